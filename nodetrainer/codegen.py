@@ -1,0 +1,168 @@
+"""Graph → readable Python source for an `nn.Module`: the one code path for compiling and exporting.
+
+The class is named after the graph; each layer is an attribute named by its node
+id with every size written out; `forward` runs the nodes in topological order
+with a shape comment on each line, and a value used only by the next line flows
+through `x` as a person would write it. Initialization (`init` per node or from
+`training.init`) is written into `__init__`, so the exported file builds the
+same network that trains. Ids are validated identifiers and values are written
+only as literals of validated types, so no graph file can inject code.
+"""
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+from dataclasses import dataclass, field
+
+from .errors import GraphError
+from .graph import Graph
+from .layers import Tensor
+from .validate import check_graph
+
+INIT_CALLS = {
+    "xavier_uniform": "nn.init.xavier_uniform_({w})",
+    "xavier_normal": "nn.init.xavier_normal_({w})",
+    "kaiming_uniform": 'nn.init.kaiming_uniform_({w}, nonlinearity="relu")',
+    "kaiming_normal": 'nn.init.kaiming_normal_({w}, nonlinearity="relu")',
+    "orthogonal": "nn.init.orthogonal_({w})",
+    "normal": "nn.init.normal_({w}, std=0.02)",
+    "zeros": "nn.init.zeros_({w})",
+}
+_LOCAL_RESERVED = {"self", "torch", "nn", "_"} | set(dir(builtins))
+
+
+@dataclass
+class GeneratedModel:
+    source: str
+    class_name: str
+    attr_of: dict[str, str]  # node id -> attribute name (equal to the id unless it would clash)
+    input_ids: list[str]
+    output_ids: list[str]
+    node_lines: dict[int, str] = field(default_factory=dict)  # source line -> node id, for error messages
+
+
+def class_name_for(name: str) -> str:
+    """'digits-resnet' → 'DigitsResnet'."""
+    words = re.findall(r"[A-Za-z0-9]+", name)
+    result = "".join(w[:1].upper() + w[1:] for w in words) or "Network"
+    if result[0].isdigit():
+        result = "Net" + result
+    return result + "_" if keyword.iskeyword(result) else result
+
+
+def _docstring(text: str, indent: str) -> list[str]:
+    clean = "".join(ch for ch in text if ch == "\n" or ch >= " ").replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    lines = clean.strip().splitlines() or [""]
+    if lines[-1].endswith('"'):
+        lines[-1] += " "
+    if len(lines) == 1:
+        return [f'{indent}"""{lines[0]}"""']
+    return [f'{indent}"""{lines[0]}'] + [f"{indent}{l}".rstrip() for l in lines[1:]] + [f'{indent}"""']
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "[B" + "".join(f", {d}" for d in shape) + "]"
+
+
+def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
+    """Python source for `graph`; GraphError listing the problems when it is invalid."""
+    report = check_graph(graph)
+    if report.problems:
+        raise GraphError(report.problems)
+    order, tensors = report.order, report.shapes.tensors
+    init_default = (graph.training or {}).get("init", "default") if isinstance(graph.training, dict) else "default"
+
+    module_attrs = set(dir(__import__("torch").nn.Module))
+    attr_of, used_attrs = {}, set()
+    for node_id in order:
+        attr = node_id
+        while attr in module_attrs or attr in used_attrs:
+            attr += "_"
+        attr_of[node_id] = attr
+        used_attrs.add(attr)
+
+    flow = next(v for v in ("x", "h", "y", "z", "out") if v not in graph.nodes)
+    var_of: dict[str, str] = {}
+    used_vars = set(graph.nodes) | {flow}
+    for node_id in graph.input_ids():
+        var = node_id
+        while var in _LOCAL_RESERVED:
+            var += "_"
+        var_of[node_id] = var
+    consumers = {n: graph.successors(n) for n in order}
+    last = order[-1] if order else None
+
+    inputs = [n for n in graph.input_ids()]
+    outputs = [n for n in graph.output_ids()]
+    class_name = class_name_for(graph.name)
+    init_lines, forward_lines, node_lines_rel = [], [], {}
+    for i, node_id in enumerate(order):
+        node = graph.nodes[node_id]
+        spec, params = node.spec, node.resolved()
+        ins = [tensors[s] for s in graph.inputs[node_id]]
+        args = [var_of[s] for s in graph.inputs[node_id]]
+        constructor = spec.constructor(params, ins)
+        if constructor is not None:
+            init_lines.append(f"        self.{attr_of[node_id]} = {constructor}")
+        if node.type == "Input":
+            continue
+        if node.type == "Output":
+            var_of[node_id] = args[0]
+            continue
+        nxt = order[i + 1] if i + 1 < len(order) else None
+        uses = consumers[node_id]
+        if len(uses) == 1 and uses[0] == nxt and (graph.nodes[nxt].type != "Output" or nxt == last):
+            var = flow
+        else:
+            var = node_id
+            while var in _LOCAL_RESERVED or (var in used_vars and var != node_id):
+                var += "_"
+        var_of[node_id] = var
+        lines = spec.forward_lines(params, args, attr_of[node_id], var, ins)
+        for j, line in enumerate(lines):
+            comment = f"  # {_dims(tensors[node_id].shape)}" if j == len(lines) - 1 else ""
+            node_lines_rel[len(forward_lines)] = node_id
+            forward_lines.append(f"        {line}{comment}")
+    for node_id in order:
+        node = graph.nodes[node_id]
+        spec = node.spec
+        method = node.params.get("init", init_default if spec.init_weights else "default")
+        if not spec.init_weights or method == "default":
+            continue
+        call = INIT_CALLS[method]
+        attr = attr_of[node_id]
+        if spec.init_weights == ("weight*",):
+            init_lines += [f"        for name, weight in self.{attr}.named_parameters():",
+                           f'            if name.startswith("weight"):',
+                           f"                {call.format(w='weight')}",
+                           f'            elif name.startswith("bias"):',
+                           f"                nn.init.zeros_(weight)"]
+        else:
+            init_lines.append(f"        {call.format(w=f'self.{attr}.weight')}")
+            if node.resolved().get("bias"):
+                init_lines.append(f"        nn.init.zeros_(self.{attr}.bias)")
+
+    returns = ", ".join(var_of[o] for o in outputs)
+    doc = graph.description or f"The {graph.name} network."
+    io_doc = [f"Input {n}: {_dims(tensors[n].shape)} {tensors[n].dtype}" for n in inputs]
+    io_doc += [f"Output {n}: {_dims(tensors[n].shape)}" for n in outputs]
+    head = _docstring(f"{graph.name}: {doc}\n\nGenerated by NodeTrainer"
+                      + (f" from {source_name}" if source_name else "") + ". Needs only PyTorch.", "")
+    text = head + ["", "import torch", "from torch import nn", "", "", f"class {class_name}(nn.Module):"]
+    text += _docstring(doc + "\n\n" + "\n".join(io_doc), "    ")
+    text += ["", "    def __init__(self):", "        super().__init__()"]
+    text += init_lines or ["        pass"]
+    text += ["", f"    def forward(self, {', '.join(var_of[n] for n in inputs)}):"]
+    forward_start = len(text) + 1
+    text += forward_lines
+    text.append(f"        return {returns}")
+    example = ", ".join(
+        f"torch.randn(2, {', '.join(map(str, tensors[n].shape))})" if tensors[n].dtype == "float32"
+        else f"torch.zeros(2, {', '.join(map(str, tensors[n].shape))}, dtype=torch.long)" for n in inputs)
+    text += ["", "", 'if __name__ == "__main__":', f"    model = {class_name}()",
+             f"    outputs = model({example})", "    print(model)",
+             '    print("output shape:", tuple(outputs.shape))' if len(outputs) == 1 else
+             '    print("output shapes:", [tuple(o.shape) for o in outputs])']
+    node_lines = {forward_start + k: v for k, v in node_lines_rel.items()}
+    return GeneratedModel("\n".join(text) + "\n", class_name, attr_of, inputs, outputs, node_lines)

@@ -1,0 +1,287 @@
+"""The graph model: nodes, ordered inputs, settings sections and layout, with change events.
+
+`Graph` is plain Python. The editor observes it through `subscribe` and changes it
+only through its methods, each of which emits one `GraphEvent`, so every view
+(canvas, inspector, problems, summary, code) stays in step with what
+`nodetrainer check` would say. The model may hold an invalid graph (the editor
+needs that while a user wires things up); `validate.validate` reports problems.
+Edges are stored as each node's ordered list of sources, since the order of
+inputs into a Concat is meaningful.
+"""
+from __future__ import annotations
+
+import copy
+import keyword
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import networkx as nx
+
+from .errors import GraphError, Problem
+from .layers import REGISTRY
+from .settings import DataConfig, TrainingConfig, parse_data, parse_training
+
+ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_ID_LENGTH = 64
+
+
+def id_problem(node_id: Any) -> str | None:
+    """Why `node_id` is not a valid node id, or None."""
+    if not isinstance(node_id, str):
+        return f"node id {node_id!r} must be a name such as conv1"
+    if not ID_RE.match(node_id):
+        return f"node id '{node_id}' must start with a letter or _ and hold only letters, digits and _"
+    if len(node_id) > MAX_ID_LENGTH:
+        return f"node id '{node_id[:20]}...' is longer than {MAX_ID_LENGTH} characters"
+    if keyword.iskeyword(node_id) or keyword.issoftkeyword(node_id):
+        return f"node id '{node_id}' is a Python keyword; ids become names in generated code"
+    return None
+
+
+@dataclass
+class Node:
+    id: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)  # only the parameters given, validated
+
+    @property
+    def spec(self):
+        return REGISTRY.get(self.type)
+
+    def resolved(self) -> dict[str, Any]:
+        """Parameters with defaults filled in."""
+        return self.spec.resolve(self.params) if self.spec else dict(self.params)
+
+
+@dataclass(frozen=True)
+class GraphEvent:
+    """A change: kind is one of node_added, node_removed, node_changed, node_renamed, edge_added,
+    edge_removed, moved, settings_changed, replaced."""
+
+    kind: str
+    node: str | None = None
+    other: str | None = None  # the other end of an edge, or the old id of a rename
+
+
+class Graph:
+    """A network graph and everything else a format-1 file holds."""
+
+    def __init__(self, name: str = "untitled", description: str | None = None) -> None:
+        self.name = name
+        self.description = description
+        self.nodes: dict[str, Node] = {}
+        self.inputs: dict[str, list[str]] = {}  # node id -> ordered source ids
+        self.data: dict[str, Any] | None = None
+        self.training: dict[str, Any] | None = None
+        self.tune: dict[str, Any] | None = None
+        self.layout: dict[str, tuple[float, float]] = {}
+        self.path: Path | None = None
+        self.lines: dict[tuple, int] = {}  # key path in the file -> line, for locating problems
+        self._subscribers: list[Callable[[GraphEvent], None]] = []
+
+    # -- events -----------------------------------------------------------------
+    def subscribe(self, callback: Callable[[GraphEvent], None]) -> Callable[[], None]:
+        """Call `callback` after every change; returns a function that unsubscribes."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _emit(self, kind: str, node: str | None = None, other: str | None = None) -> None:
+        event = GraphEvent(kind, node, other)
+        for callback in list(self._subscribers):
+            callback(event)
+
+    # -- queries ----------------------------------------------------------------
+    def edges(self) -> list[tuple[str, str]]:
+        """All edges (source, target), grouped by target in node order, each target's inputs in order."""
+        return [(s, t) for t in self.nodes for s in self.inputs.get(t, [])]
+
+    def successors(self, node_id: str) -> list[str]:
+        return [t for t in self.nodes for s in self.inputs.get(t, []) if s == node_id]
+
+    def nx_graph(self) -> nx.MultiDiGraph:
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(self.nodes)
+        g.add_edges_from(self.edges())
+        return g
+
+    def topological_order(self) -> list[str]:
+        """Nodes in an order where every node follows its inputs; ties keep file order.
+        Raises GraphError on a cycle."""
+        position = {n: i for i, n in enumerate(self.nodes)}
+        try:
+            return list(nx.lexicographical_topological_sort(self.nx_graph(), key=position.__getitem__))
+        except nx.NetworkXUnfeasible:
+            raise GraphError("the graph has a cycle") from None
+
+    def input_ids(self) -> list[str]:
+        return [n.id for n in self.nodes.values() if n.type == "Input"]
+
+    def output_ids(self) -> list[str]:
+        return [n.id for n in self.nodes.values() if n.type == "Output"]
+
+    def line_of(self, *path: Any) -> int | None:
+        """The file line of the longest known prefix of `path` (e.g. ("nodes", "conv1", "kernel_size"))."""
+        for end in range(len(path), 0, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return None
+
+    def problem(self, message: str, node: str | None = None, *path: Any) -> Problem:
+        """A Problem located in this graph's file: at `path`, else at the node."""
+        line = self.line_of(*path) if path else None
+        if line is None and node is not None:
+            line = self.line_of("nodes", node)
+        return Problem(message, str(self.path) if self.path else None, line, node)
+
+    def data_config(self) -> DataConfig:
+        """The parsed data section; GraphError if there is none or it is invalid."""
+        if self.data is None:
+            raise GraphError(self.problem("the graph has no 'data' section; add one such as "
+                                          "data: {source: builtin:digits} to train it"))
+        cfg, errors = parse_data(self.data)
+        if errors:
+            raise GraphError([self.problem(m, None, *p) for p, m in errors])
+        return cfg
+
+    def training_config(self) -> TrainingConfig:
+        """The parsed training section (defaults for everything left out); GraphError if invalid."""
+        cfg, errors = parse_training(self.training or {})
+        if errors:
+            raise GraphError([self.problem(m, None, *p) for p, m in errors])
+        return cfg
+
+    def copy(self) -> "Graph":
+        """A deep copy without subscribers (e.g. a snapshot to train while the editor goes on)."""
+        other = Graph(self.name, self.description)
+        for attr in ("nodes", "inputs", "data", "training", "tune", "layout", "lines"):
+            setattr(other, attr, copy.deepcopy(getattr(self, attr)))
+        other.path = self.path
+        return other
+
+    def unused_id(self, base: str) -> str:
+        """`base` or `base2`, `base3`... whichever is free."""
+        base = re.sub(r"\W", "_", base) or "node"
+        if base[0].isdigit():
+            base = "_" + base
+        base = base[:MAX_ID_LENGTH - 6]
+        stem = base.rstrip("0123456789") or base
+        if base not in self.nodes and not id_problem(base):
+            return base
+        i = 2
+        while f"{stem}{i}" in self.nodes:
+            i += 1
+        return f"{stem}{i}"
+
+    # -- edits (each emits one event) ------------------------------------------------
+    def add_node(self, node_id: str, node_type: str, params: dict[str, Any] | None = None,
+                 position: tuple[float, float] | None = None, index: int | None = None) -> Node:
+        problem = id_problem(node_id)
+        if problem:
+            raise GraphError(problem)
+        if node_id in self.nodes:
+            raise GraphError(f"a node named '{node_id}' already exists")
+        if node_type not in REGISTRY:
+            raise GraphError(f"unknown node type '{node_type}'")
+        node = Node(node_id, node_type, dict(params or {}))
+        items = list(self.nodes.items())
+        items.insert(len(items) if index is None else index, (node_id, node))
+        self.nodes = dict(items)
+        self.inputs[node_id] = []
+        if position is not None:
+            self.layout[node_id] = (float(position[0]), float(position[1]))
+        self._emit("node_added", node_id)
+        return node
+
+    def remove_node(self, node_id: str) -> None:
+        self._require(node_id)
+        for target in self.nodes:
+            self.inputs[target] = [s for s in self.inputs.get(target, []) if s != node_id]
+        del self.nodes[node_id]
+        self.inputs.pop(node_id, None)
+        self.layout.pop(node_id, None)
+        self._emit("node_removed", node_id)
+
+    def set_params(self, node_id: str, params: dict[str, Any]) -> None:
+        """Replace a node's given parameters (validated values)."""
+        self._require(node_id).params = dict(params)
+        self._emit("node_changed", node_id)
+
+    def rename_node(self, old: str, new: str) -> None:
+        self._require(old)
+        if new == old:
+            return
+        problem = id_problem(new)
+        if problem:
+            raise GraphError(problem)
+        if new in self.nodes:
+            raise GraphError(f"a node named '{new}' already exists")
+        node = self.nodes[old]
+        node.id = new
+        self.nodes = {(new if k == old else k): v for k, v in self.nodes.items()}
+        self.inputs = {(new if k == old else k): [new if s == old else s for s in v] for k, v in self.inputs.items()}
+        if old in self.layout:
+            self.layout = {(new if k == old else k): v for k, v in self.layout.items()}
+        self._emit("node_renamed", new, old)
+
+    def connection_problem(self, source: str, target: str) -> str | None:
+        """Why the edge source -> target cannot be added, or None."""
+        if source not in self.nodes or target not in self.nodes:
+            return f"no node named '{source if source not in self.nodes else target}'"
+        if source == target:
+            return f"a node cannot feed itself ({source})"
+        spec = self.nodes[target].spec
+        if spec and spec.max_inputs == 0:
+            return f"{target} is an Input and takes no incoming edges"
+        if spec and spec.max_inputs is not None and len(self.inputs[target]) >= spec.max_inputs:
+            return (f"{target} ({self.nodes[target].type}) already has its input from {self.inputs[target][0]}; "
+                    f"only Add, Multiply and Concat take several")
+        if source in self.inputs[target]:
+            return f"{source} already feeds {target}"
+        if target == source or nx.has_path(self.nx_graph(), target, source):
+            return f"{source} -> {target} would make a cycle"
+        return None
+
+    def connect(self, source: str, target: str, index: int | None = None) -> None:
+        """Add the edge source -> target; GraphError saying why when refused."""
+        problem = self.connection_problem(source, target)
+        if problem:
+            raise GraphError(problem)
+        sources = self.inputs[target]
+        sources.insert(len(sources) if index is None else index, source)
+        self._emit("edge_added", target, source)
+
+    def disconnect(self, source: str, target: str) -> int:
+        """Remove the edge source -> target; returns its position among target's inputs."""
+        sources = self.inputs.get(target, [])
+        if source not in sources:
+            raise GraphError(f"there is no edge {source} -> {target}")
+        index = sources.index(source)
+        sources.pop(index)
+        self._emit("edge_removed", target, source)
+        return index
+
+    def move(self, node_id: str, position: tuple[float, float]) -> None:
+        self._require(node_id)
+        self.layout[node_id] = (float(position[0]), float(position[1]))
+        self._emit("moved", node_id)
+
+    def set_section(self, section: str, value: dict[str, Any] | None) -> None:
+        """Replace the raw data, training or tune section (or name/description)."""
+        if section not in ("data", "training", "tune", "name", "description"):
+            raise GraphError(f"unknown section '{section}'")
+        setattr(self, section, copy.deepcopy(value))
+        self._emit("settings_changed", None, section)
+
+    def replace_with(self, other: "Graph") -> None:
+        """Take over everything from `other` (open, revert, paste-as-new); subscribers stay."""
+        for attr in ("name", "description", "nodes", "inputs", "data", "training", "tune", "layout", "path", "lines"):
+            setattr(self, attr, getattr(other, attr))
+        self._emit("replaced")
+
+    def _require(self, node_id: str) -> Node:
+        if node_id not in self.nodes:
+            raise GraphError(f"no node named '{node_id}'")
+        return self.nodes[node_id]

@@ -1,0 +1,445 @@
+"""Reading and writing graph files, format 1.
+
+Reading is safe and strict: only plain YAML scalars, lists and mappings are
+accepted (any tag, anchor or alias is refused before anything is built, so alias
+bombs cost nothing), duplicate keys are errors, and every key and value is
+checked, with all problems reported together, each located by file, line and
+node id. Writing is canonical: keys in the order of the spec, one flow mapping
+per node, edges as chains, so load → save → load is the identity and saving a
+canonical file reproduces it byte for byte. Saves are atomic.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from .errors import GraphError, Problem, did_you_mean, one_of
+from .graph import Graph, Node, id_problem
+from .layers import REGISTRY
+from .schema import check_mapping
+from .settings import (DATA_PARAMS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, OPTIMIZER_PARAMS, REGULARIZATION_PARAMS,
+                       SCHEDULER_PARAMS, SPLIT_PARAMS, TRAINING_PARAMS, TUNE_PARAMS, parse_data, parse_training,
+                       parse_tune)
+
+FORMAT_VERSION = 1
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 32
+TOP_KEYS = ("nodetrainer", "name", "description", "nodes", "edges", "data", "training", "tune", "layout")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Composes nodes but refuses tags, anchors and aliases before building anything."""
+
+    def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(line, f"aliases (*{event.anchor}) are not allowed in graph files; write the value out")
+        if getattr(event, "anchor", None):
+            raise _Refused(line, f"anchors (&{event.anchor}) are not allowed in graph files; write the value out")
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!"):
+            raise _Refused(line, f"YAML tags such as {tag} are not allowed in graph files; "
+                                 "only plain values, lists and mappings")
+        return super().compose_node(parent, index)
+
+
+class _Reader:
+    """Turns YAML nodes into plain values, recording the line of every key."""
+
+    def __init__(self, file: str | None):
+        self.file = file
+        self.lines: dict[tuple, int] = {}
+        self.problems: list[Problem] = []
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def problem(self, message: str, line: int | None, node: str | None = None) -> None:
+        self.problems.append(Problem(message, self.file, line, node))
+
+    def value(self, node: Any, path: tuple, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise _Refused(node.start_mark.line + 1, f"the file nests deeper than {MAX_DEPTH} levels")
+        if isinstance(node, ScalarNode):
+            if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+                            "tag:yaml.org,2002:null", "tag:yaml.org,2002:str"):
+                value = self._constructor.construct_object(node)
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise _Refused(node.start_mark.line + 1, f"{node.value} is not a finite number")
+                return value
+            return node.value  # timestamps and the like stay text
+        if isinstance(node, SequenceNode):
+            out = []
+            for i, item in enumerate(node.value):
+                self.lines[path + (i,)] = item.start_mark.line + 1
+                out.append(self.value(item, path + (i,), depth + 1))
+            return out
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, ScalarNode):
+                raise _Refused(line, "mapping keys must be plain names")
+            key = key_node.value
+            if key in out:
+                raise _Refused(line, f"duplicate key '{key}' (first on line {self.lines[path + (key,)]})")
+            self.lines[path + (key,)] = line
+            out[key] = self.value(value_node, path + (key,), depth + 1)
+        return out
+
+
+def read_graph(text: str | bytes, file: str | None = None) -> tuple[Graph | None, list[Problem]]:
+    """Parse format-1 text. Returns the graph (None when nothing usable was found) and every reading problem.
+
+    A graph is returned whenever the node section could be read, even with problems, so the
+    editor can show what is there; it is complete only when the problem list is empty.
+    """
+    if isinstance(text, bytes):
+        if len(text) > MAX_FILE_BYTES:
+            return None, [Problem(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file)]
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, [Problem(f"the file is not UTF-8 text (byte {exc.start})", file)]
+    if len(text) > MAX_FILE_BYTES:
+        return None, [Problem(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file)]
+    reader = _Reader(file)
+    try:
+        loader = _StrictLoader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+        if root is None:
+            return None, [Problem("the file is empty; a graph file starts with 'nodetrainer: 1'", file, 1)]
+        if not isinstance(root, MappingNode):
+            return None, [Problem("a graph file is a mapping starting with 'nodetrainer: 1'", file,
+                                  root.start_mark.line + 1)]
+        raw = reader.value(root, ())
+    except _Refused as exc:
+        return None, [Problem(exc.message, file, exc.line)]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "invalid YAML"
+        return None, [Problem(f"not valid YAML: {what}", file, mark.line + 1 if mark else None)]
+    except yaml.YAMLError as exc:
+        return None, [Problem(f"not valid YAML: {exc}", file)]
+    except RecursionError:
+        return None, [Problem(f"the file nests deeper than {MAX_DEPTH} levels", file)]
+    return _build(raw, reader)
+
+
+def _build(raw: dict[str, Any], reader: _Reader) -> tuple[Graph | None, list[Problem]]:
+    lines, problem = reader.lines, reader.problem
+
+    def at(*path: Any) -> int | None:
+        for end in range(len(path), 0, -1):
+            if tuple(path[:end]) in lines:
+                return lines[tuple(path[:end])]
+        return 1
+
+    for key in raw:
+        if key not in TOP_KEYS:
+            problem(f"unknown top-level key '{key}'{did_you_mean(key, TOP_KEYS)}; valid keys: {one_of(TOP_KEYS)}", at(key))
+    version = raw.get("nodetrainer")
+    if "nodetrainer" not in raw:
+        problem("missing 'nodetrainer: 1' (the format version) at the top of the file", 1)
+    elif version != FORMAT_VERSION or isinstance(version, bool):
+        problem(f"unsupported format version {version!r}; this NodeTrainer reads format {FORMAT_VERSION}", at("nodetrainer"))
+    name = raw.get("name")
+    if name is None:
+        problem("missing 'name' (a short name used for run folders and the exported class)", 1)
+        name = "untitled"
+    elif not isinstance(name, str) or not NAME_RE.match(name):
+        problem(f"'name' must be up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit; "
+                f"got {name!r}", at("name"))
+        name = "untitled"
+    graph = Graph(name)
+    graph.path = Path(reader.file) if reader.file else None
+    graph.lines = lines
+    if "description" in raw:
+        if isinstance(raw["description"], str):
+            graph.description = raw["description"]
+        else:
+            problem("'description' must be text", at("description"))
+
+    nodes = raw.get("nodes")
+    if "nodes" not in raw:
+        problem("missing 'nodes' (a mapping from node id to {type: ..., ...})", 1)
+    elif not isinstance(nodes, dict):
+        problem("'nodes' must be a mapping from node id to {type: ..., ...}", at("nodes"))
+    else:
+        for node_id, spec in nodes.items():
+            _read_node(graph, node_id, spec, reader, at)
+
+    edges = raw.get("edges")
+    if "edges" not in raw:
+        problem("missing 'edges' (a list of chains such as 'image -> conv1 -> out')", 1)
+    elif not isinstance(edges, list):
+        problem("'edges' must be a list of chains such as 'image -> conv1 -> out'", at("edges"))
+    else:
+        for i, chain in enumerate(edges):
+            _read_chain(graph, chain, reader, at("edges", i), set(nodes) if isinstance(nodes, dict) else set())
+
+    for section, parse in (("data", parse_data), ("training", parse_training), ("tune", parse_tune)):
+        if section in raw:
+            _, errors = parse(raw[section])
+            for path, message in errors:
+                problem(message, at(*path))
+            setattr(graph, section, raw[section] if isinstance(raw[section], dict) else None)
+
+    layout = raw.get("layout")
+    if layout is not None:
+        if not isinstance(layout, dict):
+            problem("'layout' must map node ids to [x, y]", at("layout"))
+        else:
+            for node_id, pos in layout.items():
+                ok = isinstance(pos, list) and len(pos) == 2 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)
+                if node_id not in graph.nodes and not (isinstance(nodes, dict) and node_id in nodes):
+                    problem(f"layout names unknown node '{node_id}'{did_you_mean(node_id, graph.nodes)}",
+                            at("layout", node_id))
+                elif not ok:
+                    problem(f"layout of '{node_id}' must be [x, y] numbers", at("layout", node_id), node_id)
+                elif node_id in graph.nodes:
+                    graph.layout[node_id] = (float(pos[0]), float(pos[1]))
+    return graph, reader.problems
+
+
+def _read_node(graph: Graph, node_id: Any, spec: Any, reader: _Reader, at) -> None:
+    where = at("nodes", node_id)
+    bad_id = id_problem(node_id)
+    if bad_id:
+        reader.problem(bad_id, where)
+        return
+    if not isinstance(spec, dict):
+        reader.problem("a node is a mapping such as {type: Linear, out_features: 10}", where, node_id)
+        return
+    node_type = spec.get("type")
+    if node_type is None:
+        reader.problem("node has no 'type'", where, node_id)
+        return
+    layer = REGISTRY.get(node_type) if isinstance(node_type, str) else None
+    if layer is None:
+        reader.problem(f"unknown node type {node_type!r}{did_you_mean(str(node_type), REGISTRY)}", where, node_id)
+        graph.nodes[node_id] = Node(node_id, str(node_type), {})
+        graph.inputs[node_id] = []
+        return
+    params, errors = check_mapping({k: v for k, v in spec.items() if k != "type"}, layer.param_map, node_type)
+    for key, message in errors:
+        reader.problem(message, at("nodes", node_id, key) if key else where, node_id)
+    graph.nodes[node_id] = Node(node_id, node_type, params)
+    graph.inputs[node_id] = []
+
+
+def _read_chain(graph: Graph, chain: Any, reader: _Reader, line: int | None, declared: set) -> None:
+    if not isinstance(chain, str) or "->" not in chain:
+        reader.problem(f"an edge is a chain of node ids such as 'a -> b -> c', got {chain!r}", line)
+        return
+    ids = [part.strip() for part in chain.split("->")]
+    for node_id in ids:
+        if node_id not in declared:
+            hint = did_you_mean(node_id, declared)
+            reader.problem(f"edge '{chain.strip()}' names unknown node '{node_id}'{hint}", line)
+            return
+    for source, target in zip(ids, ids[1:]):
+        if source not in graph.nodes or target not in graph.nodes:
+            continue  # the node itself was reported
+        spec = graph.nodes[target].spec
+        sources = graph.inputs[target]
+        if source == target:
+            reader.problem(f"edge {source} -> {target} connects a node to itself", line, target)
+        elif source in sources:
+            reader.problem(f"edge {source} -> {target} appears twice", line, target)
+        elif spec is not None and spec.max_inputs == 0:
+            reader.problem(f"edge {source} -> {target} leads into an Input, which takes no incoming edges", line, target)
+        elif spec is not None and spec.max_inputs is not None and len(sources) >= spec.max_inputs:
+            reader.problem(f"edge {source} -> {target} is a second input into {target} ({spec.name}), which already "
+                           f"has its input from {sources[0]}; only Add, Multiply and Concat take several", line, target)
+        else:
+            sources.append(source)
+
+
+def load_graph(path: str | os.PathLike) -> Graph:
+    """Read a graph file; GraphError listing every reading problem. Does not run validation."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise GraphError(Problem("no such file", str(path))) from None
+    except IsADirectoryError:
+        raise GraphError(Problem("is a folder, not a graph file", str(path))) from None
+    except OSError as exc:
+        raise GraphError(Problem(f"cannot read the file: {exc.strerror}", str(path))) from None
+    graph, problems = read_graph(data, str(path))
+    if problems or graph is None:
+        raise GraphError(problems)
+    return graph
+
+
+# -- writing ----------------------------------------------------------------------
+SECTION_ORDER: dict[str, tuple[str, ...]] = {
+    "data": tuple(DATA_PARAMS),
+    "data.split": tuple(SPLIT_PARAMS),
+    "training": tuple(TRAINING_PARAMS),
+    "training.optimizer": tuple(OPTIMIZER_PARAMS),
+    "training.scheduler": tuple(SCHEDULER_PARAMS),
+    "training.early_stopping": tuple(EARLY_STOPPING_PARAMS),
+    "training.grad_clip": tuple(GRAD_CLIP_PARAMS),
+    "training.regularization": tuple(REGULARIZATION_PARAMS),
+    "tune": tuple(TUNE_PARAMS),
+}
+
+
+def scalar(value: Any) -> str:
+    """A YAML flow scalar that reads back as exactly `value`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        if "e" in text and "." not in text.split("e")[0]:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}.0e{exponent}"
+        return text
+    if isinstance(value, str):
+        if value and value == value.strip() and "#" not in value and "\n" not in value:
+            try:
+                if yaml.safe_load(f"[{value}]") == [value] and yaml.safe_load(value) == value:
+                    return value
+            except yaml.YAMLError:
+                pass
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write a {type(value).__name__} to a graph file")
+
+
+def _ordered(mapping: dict[str, Any], order: tuple[str, ...]) -> list[tuple[str, Any]]:
+    rank = {k: i for i, k in enumerate(order)}
+    return sorted(mapping.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+
+
+def _section_lines(section: str, mapping: dict[str, Any]) -> list[str]:
+    out = [f"{section}:"]
+    for key, value in _ordered(mapping, SECTION_ORDER.get(section, ())):
+        if isinstance(value, dict) and (section == "tune" and key == "space"):
+            out.append(f"  {key}:")
+            out += [f"    {scalar(k)}: {scalar(v)}" for k, v in value.items()]
+        elif isinstance(value, dict):
+            inner = _ordered(value, SECTION_ORDER.get(f"{section}.{key}", ()))
+            out.append(f"  {key}: " + "{" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in inner) + "}")
+        else:
+            out.append(f"  {key}: {scalar(value)}")
+    return out
+
+
+def edge_chains(graph: Graph) -> list[list[str]]:
+    """The edges as few chains as the greedy walk finds, keeping every node's input order."""
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    pending = {t: list(s) for t, s in graph.inputs.items() if s}
+    out_edges: dict[str, list[str]] = {}
+    for target in sorted(pending, key=order.__getitem__):
+        for source in pending[target]:
+            out_edges.setdefault(source, []).append(target)
+
+    def ready(source: str) -> str | None:
+        for target in out_edges.get(source, []):
+            if pending.get(target) and pending[target][0] == source:
+                return target
+        return None
+
+    chains = []
+    while any(pending.values()):
+        start = next(n for n in graph.nodes if ready(n) is not None)
+        chain, current = [start], start
+        while (target := ready(current)) is not None:
+            pending[target].pop(0)
+            out_edges[current].remove(target)
+            chain.append(target)
+            current = target
+        chains.append(chain)
+    return chains
+
+
+def dump_graph(graph: Graph) -> str:
+    """The canonical format-1 text of `graph`."""
+    lines = [f"nodetrainer: {FORMAT_VERSION}", f"name: {scalar(graph.name)}"]
+    if graph.description is not None:
+        lines.append(f"description: {scalar(graph.description)}")
+    lines.append("")
+    if graph.nodes:
+        width = max(len(n) for n in graph.nodes) + 1
+        lines.append("nodes:")
+        for node in graph.nodes.values():
+            params = [("type", node.type)]
+            spec = node.spec
+            order = tuple(p.name for p in spec.params) if spec else ()
+            params += _ordered(node.params, order)
+            body = ", ".join(f"{k}: {scalar(v)}" for k, v in params)
+            lines.append(f"  {(node.id + ':').ljust(width)} {{{body}}}")
+    else:
+        lines.append("nodes: {}")
+    lines.append("")
+    chains = edge_chains(graph)
+    if chains:
+        lines.append("edges:")
+        lines += [f"  - {' -> '.join(chain)}" for chain in chains]
+    else:
+        lines.append("edges: []")
+    for section in ("data", "training", "tune"):
+        value = getattr(graph, section)
+        if value is not None:
+            lines.append("")
+            lines += _section_lines(section, value) if value else [f"{section}: {{}}"]
+    layout = {n: graph.layout[n] for n in graph.nodes if n in graph.layout}
+    if layout:
+        width = max(len(n) for n in layout) + 1
+        lines += ["", "layout:"]
+        lines += [f"  {(n + ':').ljust(width)} [{_coord(x)}, {_coord(y)}]" for n, (x, y) in layout.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _coord(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else scalar(round(float(v), 2))
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it into place."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_graph(graph: Graph, path: str | os.PathLike) -> None:
+    """Write `graph` canonically and atomically to `path`."""
+    atomic_write_text(path, dump_graph(graph))

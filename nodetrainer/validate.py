@@ -1,0 +1,138 @@
+"""The one validation path: structure, parameters, shapes and settings.
+
+`nodetrainer check`, the editor's badges and the training pre-flight all call
+`check_graph`, so they always agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from .errors import Problem, did_you_mean
+from .graph import Graph
+from .schema import check_mapping
+from .settings import parse_data, parse_training, parse_tune
+from .shapes import ShapeResult, infer_shapes
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+    shapes: ShapeResult = field(default_factory=ShapeResult)
+    order: list[str] = field(default_factory=list)  # topological order; empty when there is a cycle
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problems_of(self, node_id: str) -> list[Problem]:
+        return [p for p in self.problems if p.node == node_id]
+
+
+def check_graph(graph: Graph) -> Report:
+    """Every problem of `graph`, plus the shapes inferred on the way."""
+    report = Report()
+    add = report.problems.append
+    for node in graph.nodes.values():
+        spec = node.spec
+        if spec is None:
+            from .layers import REGISTRY
+            add(graph.problem(f"unknown node type {node.type!r}{did_you_mean(node.type, REGISTRY)}", node.id))
+            continue
+        _, errors = check_mapping(node.params, spec.param_map, node.type)
+        for key, message in errors:
+            add(graph.problem(message, node.id, *(("nodes", node.id, key) if key else ())))
+
+    inputs, outputs = graph.input_ids(), graph.output_ids()
+    if not inputs:
+        add(graph.problem("the graph has no Input node; add one such as image: {type: Input, shape: [1, 8, 8]}"))
+    if not outputs:
+        add(graph.problem("the graph has no Output node; add one such as out: {type: Output}"))
+
+    g = graph.nx_graph()
+    try:
+        report.order = graph.topological_order()
+    except Exception:
+        cycle = [u for u, _, _ in nx.find_cycle(g)]
+        first = min(cycle, key=list(graph.nodes).index)
+        i = cycle.index(first)
+        path = cycle[i:] + cycle[:i] + [first]
+        add(graph.problem(f"the graph has a cycle: {' -> '.join(path)}", first))
+
+    if report.order:
+        from_input = set(inputs).union(*(nx.descendants(g, n) for n in inputs)) if inputs else set()
+        to_output = set(outputs).union(*(nx.ancestors(g, n) for n in outputs)) if outputs else set()
+        for node_id, node in graph.nodes.items():
+            if node_id not in from_input and node.type != "Input":
+                message = ("has no input; connect it to an Input through an edge"
+                           if not graph.inputs.get(node_id) else "is not connected to any Input")
+                add(graph.problem(f"{node_id} {message}", node_id))
+            elif node_id not in to_output and node.type != "Output" and outputs:
+                add(graph.problem(f"{node_id} does not lead to any Output; connect it or delete it", node_id))
+        report.shapes = infer_shapes(graph, report.order)
+        report.problems += report.shapes.problems
+
+    _check_settings(graph, add)
+    report.problems = _unique(report.problems)
+    return report
+
+
+def validate(graph: Graph) -> list[Problem]:
+    """Every problem of `graph` (empty when it is valid)."""
+    return check_graph(graph).problems
+
+
+def _check_settings(graph: Graph, add) -> None:
+    for section, parse in (("data", parse_data), ("training", parse_training), ("tune", parse_tune)):
+        value = getattr(graph, section)
+        if value is not None:
+            for path, message in parse(value)[1]:
+                add(graph.problem(message, None, *path))
+    training = graph.training or {}
+    outputs = graph.output_ids()
+    output = training.get("output") if isinstance(training, dict) else None
+    if isinstance(output, str) and output not in outputs:
+        add(graph.problem(f"training.output '{output}' is not an Output node{did_you_mean(output, outputs)}; "
+                          f"Output nodes: {', '.join(outputs) or 'none'}", None, "training", "output"))
+    elif output is None and len(outputs) > 1 and graph.training is not None:
+        add(graph.problem(f"the graph has several Output nodes ({', '.join(outputs)}); set training.output to the "
+                          f"one the loss applies to", None, "training"))
+    tune = graph.tune
+    if isinstance(tune, dict) and isinstance(tune.get("space"), dict):
+        for key in tune["space"]:
+            message = _tune_path_problem(graph, str(key))
+            if message:
+                add(graph.problem(message, None, "tune", "space", key))
+
+
+def _tune_path_problem(graph: Graph, key: str) -> str | None:
+    from .settings import DATA_PARAMS, OPTIMIZER_PARAMS, SCHEDULER_PARAMS, TRAINING_PARAMS
+    parts = key.split(".")
+    if parts[0] == "nodes":
+        if len(parts) != 3 or parts[1] not in graph.nodes:
+            node = parts[1] if len(parts) > 1 else ""
+            return f"tune path '{key}' must be nodes.ID.PARAM with an existing node{did_you_mean(node, graph.nodes)}"
+        spec = graph.nodes[parts[1]].spec
+        if spec and parts[2] not in spec.param_map:
+            return (f"tune path '{key}': {spec.name} has no parameter '{parts[2]}'"
+                    f"{did_you_mean(parts[2], spec.param_map)}")
+        return None
+    known = {"training": TRAINING_PARAMS, "data": DATA_PARAMS}
+    if parts[0] not in known or len(parts) < 2 or parts[1] not in known[parts[0]]:
+        return f"tune path '{key}' must start with nodes., training. or data. and name an existing setting"
+    if len(parts) == 3 and parts[1] in ("optimizer", "scheduler"):
+        params = OPTIMIZER_PARAMS if parts[1] == "optimizer" else SCHEDULER_PARAMS
+        if parts[2] not in params:
+            return f"tune path '{key}': unknown {parts[1]} setting '{parts[2]}'{did_you_mean(parts[2], params)}"
+    return None
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        key = (p.line, p.node, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
