@@ -90,7 +90,7 @@ def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
         while var in _LOCAL_RESERVED:
             var += "_"
         var_of[node_id] = var
-    consumers = {n: graph.successors(n) for n in order}
+    consumers = graph.successor_map()
     last = order[-1] if order else None
 
     inputs = [n for n in graph.input_ids()]

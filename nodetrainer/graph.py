@@ -98,7 +98,14 @@ class Graph:
         return [(s, t) for t in self.nodes for s in self.inputs.get(t, [])]
 
     def successors(self, node_id: str) -> list[str]:
-        return [t for t in self.nodes for s in self.inputs.get(t, []) if s == node_id]
+        return self.successor_map().get(node_id, [])
+
+    def successor_map(self) -> dict[str, list[str]]:
+        """Every node's consumers, in node order (one pass over the edges)."""
+        out: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for source, target in self.edges():
+            out.setdefault(source, []).append(target)
+        return out
 
     def nx_graph(self) -> nx.MultiDiGraph:
         g = nx.MultiDiGraph()

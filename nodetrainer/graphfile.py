@@ -254,10 +254,9 @@ def _read_chain(graph: Graph, chain: Any, reader: _Reader, line: int | None, dec
         if node_id not in declared:
             hint = did_you_mean(node_id, declared)
             reader.problem(f"edge '{chain.strip()}' names unknown node '{node_id}'{hint}", line)
-            return
     for source, target in zip(ids, ids[1:]):
         if source not in graph.nodes or target not in graph.nodes:
-            continue  # the node itself was reported
+            continue  # reported above, or the node itself was reported
         spec = graph.nodes[target].spec
         sources = graph.inputs[target]
         if source == target:

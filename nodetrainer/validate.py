@@ -63,12 +63,13 @@ def check_graph(graph: Graph) -> Report:
     if report.order:
         from_input = set(inputs).union(*(nx.descendants(g, n) for n in inputs)) if inputs else set()
         to_output = set(outputs).union(*(nx.ancestors(g, n) for n in outputs)) if outputs else set()
+        consumers = graph.successor_map()
+        # report only where a break starts, so one missing edge gives one message
         for node_id, node in graph.nodes.items():
-            if node_id not in from_input and node.type != "Input":
-                message = ("has no input; connect it to an Input through an edge"
-                           if not graph.inputs.get(node_id) else "is not connected to any Input")
-                add(graph.problem(f"{node_id} {message}", node_id))
-            elif node_id not in to_output and node.type != "Output" and outputs:
+            if node_id not in from_input and node.type != "Input" and not graph.inputs.get(node_id):
+                add(graph.problem(f"{node_id} has no input; connect it to an Input through an edge", node_id))
+            elif (node_id not in to_output and node.type != "Output" and outputs
+                  and not consumers[node_id]):
                 add(graph.problem(f"{node_id} does not lead to any Output; connect it or delete it", node_id))
         report.shapes = infer_shapes(graph, report.order)
         report.problems += report.shapes.problems

@@ -1,0 +1,137 @@
+"""The `nodetrainer` command line: check, summary, export, train, evaluate.
+
+Every error is printed as one located line per problem and no traceback unless
+`--debug` is given. Exit status: 0 success, 1 invalid input, 3 diverged (train).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import NodeTrainerError, Problem
+
+EXIT_OK, EXIT_INVALID = 0, 1
+
+
+def _read_checked(path: str):
+    """(graph, report) or raises NodeTrainerError with every problem of the file."""
+    from .graphfile import load_graph
+    from .validate import check_graph
+
+    graph = load_graph(path)
+    report = check_graph(graph)
+    if report.problems:
+        raise NodeTrainerError(report.problems)
+    return graph, report
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .graphfile import read_graph
+    from .validate import check_graph
+
+    status = EXIT_OK
+    for name in args.files:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            print(Problem(f"cannot read the file: {exc.strerror or exc}", name))
+            status = EXIT_INVALID
+            continue
+        graph, problems = read_graph(data, name)
+        if graph is not None:
+            seen = {(p.line, p.node, p.message) for p in problems}
+            problems += [p for p in check_graph(graph).problems if (p.line, p.node, p.message) not in seen]
+        problems.sort(key=lambda p: (p.line or 0))
+        for problem in problems:
+            print(problem)
+        if problems:
+            status = EXIT_INVALID
+        elif not args.quiet:
+            print(f"{name}: ok ({len(graph.nodes)} nodes)")
+    return status
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from .summary import format_table, summarize
+
+    graph, report = _read_checked(args.file)
+    summary = summarize(graph, report)
+    print(json.dumps(summary.to_json(), indent=2) if args.json else format_table(summary))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_python
+
+    graph, _ = _read_checked(args.file)
+    if args.to != "python":
+        raise NodeTrainerError(f"unknown export target '{args.to}'; available: python")
+    source = export_python(graph)
+    if args.output in (None, "-"):
+        sys.stdout.write(source)
+    else:
+        from .graphfile import atomic_write_text
+        atomic_write_text(args.output, source)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nodetrainer", description="Check, summarize, export and train graph files.")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="validate graph files; prints FILE:LINE: node ID: message per problem")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing for valid files")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("summary", help="per node: type, output shape, parameters, multiply-adds")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("export", help="write the network as standalone code")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--to", default="python", choices=["python"], help="target (python)")
+    p.add_argument("-o", "--output", metavar="OUT", help="output file (default: standard output)")
+    p.set_defaults(func=cmd_export)
+
+    try:
+        from . import cli_train
+    except ImportError:
+        cli_train = None
+    if cli_train is not None and hasattr(cli_train, "add_commands"):
+        cli_train.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or getattr(args, "sub_debug", False)
+    try:
+        return args.func(args)
+    except NodeTrainerError as exc:
+        if debug:
+            raise
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line unless --debug
+        if debug:
+            raise
+        print(f"nodetrainer: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
