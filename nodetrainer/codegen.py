@@ -73,7 +73,7 @@ def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
     order, tensors = report.order, report.shapes.tensors
     init_default = (graph.training or {}).get("init", "default") if isinstance(graph.training, dict) else "default"
 
-    module_attrs = set(dir(__import__("torch").nn.Module))
+    module_attrs = set(dir(__import__("torch").nn.Module()))
     attr_of, used_attrs = {}, set()
     for node_id in order:
         attr = node_id

@@ -303,8 +303,8 @@ SECTION_ORDER: dict[str, tuple[str, ...]] = {
 }
 
 
-def scalar(value: Any) -> str:
-    """A YAML flow scalar that reads back as exactly `value`."""
+def scalar(value: Any, flow: bool = True) -> str:
+    """A YAML scalar that reads back as exactly `value` (inside a flow collection unless `flow` is false)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -320,7 +320,7 @@ def scalar(value: Any) -> str:
     if isinstance(value, str):
         if value and value == value.strip() and "#" not in value and "\n" not in value:
             try:
-                if yaml.safe_load(f"[{value}]") == [value] and yaml.safe_load(value) == value:
+                if yaml.safe_load(value) == value and (not flow or yaml.safe_load(f"[{value}]") == [value]):
                     return value
             except yaml.YAMLError:
                 pass
@@ -347,7 +347,7 @@ def _section_lines(section: str, mapping: dict[str, Any]) -> list[str]:
             inner = _ordered(value, SECTION_ORDER.get(f"{section}.{key}", ()))
             out.append(f"  {key}: " + "{" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in inner) + "}")
         else:
-            out.append(f"  {key}: {scalar(value)}")
+            out.append(f"  {key}: {scalar(value, flow=False)}")
     return out
 
 
@@ -381,9 +381,9 @@ def edge_chains(graph: Graph) -> list[list[str]]:
 
 def dump_graph(graph: Graph) -> str:
     """The canonical format-1 text of `graph`."""
-    lines = [f"nodetrainer: {FORMAT_VERSION}", f"name: {scalar(graph.name)}"]
+    lines = [f"nodetrainer: {FORMAT_VERSION}", f"name: {scalar(graph.name, flow=False)}"]
     if graph.description is not None:
-        lines.append(f"description: {scalar(graph.description)}")
+        lines.append(f"description: {scalar(graph.description, flow=False)}")
     lines.append("")
     if graph.nodes:
         width = max(len(n) for n in graph.nodes) + 1
