@@ -1,0 +1,152 @@
+"""Feeding batches to the loop without per-sample Python.
+
+- `TensorBatches`: a split that fits lives on the device as two tensors. Each
+  training epoch draws one `torch.randperm` from the run's own generator,
+  gathers the shuffled split once (or per batch when the split is large) and
+  hands out views; no DataLoader, no collation, no host work per step.
+- The same class keeps a split too large for the GPU in (pinned) host memory and
+  copies each batch over, non-blocking.
+- `StreamBatches`: a torch `Dataset` too large to hold (big image folders) goes
+  through a DataLoader with worker processes and pinned memory, shuffled by the
+  same generator through a batch sampler, so a resumed run sees the same order.
+
+A final training batch of a single sample is dropped: BatchNorm cannot train on
+it and one sample an epoch is not worth a crash. Both classes can start an
+epoch at a given step (resuming in the middle of an epoch).
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Iterator, Sequence
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+GATHER_LIMIT_BYTES = 512 * 2**20  # below this a whole shuffled copy per epoch is cheaper than per-batch gathers
+
+
+def steps_for(n: int, batch_size: int, training: bool) -> int:
+    steps = math.ceil(n / batch_size) if n else 0
+    if training and n > batch_size and n % batch_size == 1:
+        steps -= 1
+    return steps
+
+
+def fits_on_device(nbytes: int, device: torch.device) -> bool:
+    if device.type == "cuda":
+        try:
+            free, _total = torch.cuda.mem_get_info(device)
+        except Exception:
+            return True
+        return nbytes < 0.4 * free
+    if device.type == "mps":
+        return nbytes < 2 * 2**30
+    return True
+
+
+class TensorBatches:
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, device: torch.device,
+                 shuffle: bool = False, generator: torch.Generator | None = None,
+                 resident: bool | None = None):
+        if len(x) != len(y):
+            raise ValueError(f"inputs and targets differ in length: {len(x)} and {len(y)}")
+        nbytes = x.element_size() * x.numel() + y.element_size() * y.numel()
+        self.resident = fits_on_device(nbytes, device) if resident is None else resident
+        self.device = device
+        if self.resident:
+            self.x, self.y = x.to(device), y.to(device)
+        else:
+            pin = device.type == "cuda"
+            self.x = x.pin_memory() if pin else x
+            self.y = y.pin_memory() if pin else y
+        self.n = len(x)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.gather_all = nbytes <= GATHER_LIMIT_BYTES
+        self.steps = steps_for(self.n, batch_size, training=shuffle)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def batches(self, start_step: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of one epoch (drawing this epoch's permutation first when shuffling)."""
+        bs, n, steps = self.batch_size, self.n, self.steps
+        x, y = self.x, self.y
+        if self.shuffle:
+            perm = torch.randperm(n, generator=self.generator)
+            if self.resident and self.gather_all:
+                perm = perm.to(self.device, non_blocking=True)
+                x, y = x.index_select(0, perm), y.index_select(0, perm)
+                for i in range(start_step, steps):
+                    yield x[i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs]
+                return
+            if self.resident:
+                perm = perm.to(self.device, non_blocking=True)
+            for i in range(start_step, steps):
+                idx = perm[i * bs:(i + 1) * bs]
+                yield self._move(x.index_select(0, idx)), self._move(y.index_select(0, idx))
+            return
+        for i in range(start_step, steps):
+            yield self._move(x[i * bs:(i + 1) * bs]), self._move(y[i * bs:(i + 1) * bs])
+
+    def _move(self, t: torch.Tensor) -> torch.Tensor:
+        if self.resident:
+            return t
+        return t.to(self.device, non_blocking=True)
+
+
+class _PermutationBatchSampler:
+    """Index lists of one epoch's permutation, from a start step; shuffled by the run's generator."""
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool, generator: torch.Generator | None, steps: int):
+        self.n, self.batch_size, self.shuffle, self.generator, self.steps = n, batch_size, shuffle, generator, steps
+        self.start_step = 0
+
+    def __len__(self) -> int:
+        return self.steps - self.start_step
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
+        bs = self.batch_size
+        for i in range(self.start_step, self.steps):
+            yield order[i * bs:(i + 1) * bs].tolist()
+
+
+class StreamBatches:
+    def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, shuffle: bool = False,
+                 generator: torch.Generator | None = None, num_workers: int | None = None):
+        self.n = len(dataset)  # type: ignore[arg-type]
+        self.device = device
+        self.steps = steps_for(self.n, batch_size, training=shuffle)
+        self.generator = generator
+        self.sampler = _PermutationBatchSampler(self.n, batch_size, shuffle, generator, self.steps)
+        if num_workers is None:
+            num_workers = min(8, max(0, (os.cpu_count() or 1) - 1))
+        self.loader = DataLoader(dataset, batch_sampler=self.sampler, num_workers=num_workers,
+                                 pin_memory=device.type == "cuda", persistent_workers=num_workers > 0)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def batches(self, start_step: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        self.sampler.start_step = start_step
+        for xb, yb in self.loader:
+            yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+
+
+def make_batches(split: Any, batch_size: int, device: torch.device, shuffle: bool = False,
+                 generator: torch.Generator | None = None) -> TensorBatches | StreamBatches | None:
+    """Batches for a data split: a Split(x, y) of tensors, a torch Dataset, or None (no such split)."""
+    if split is None:
+        return None
+    if hasattr(split, "x") and hasattr(split, "y") and isinstance(split.x, torch.Tensor):
+        if len(split.x) == 0:
+            return None
+        return TensorBatches(split.x, split.y, batch_size, device, shuffle, generator)
+    if isinstance(split, Sequence) and len(split) == 2 and all(isinstance(t, torch.Tensor) for t in split):
+        return TensorBatches(split[0], split[1], batch_size, device, shuffle, generator)
+    if isinstance(split, Dataset) or hasattr(split, "__getitem__"):
+        return StreamBatches(split, batch_size, device, shuffle, generator)
+    raise TypeError(f"cannot make batches from {type(split).__name__}")

@@ -1,0 +1,283 @@
+"""Entry points for training a graph: pre-flight, sessions, resuming and evaluating runs.
+
+The command line, the desktop app's training worker, the tuner and scripts all
+start here:
+
+    session = prepare(graph, {"epochs": 5})   # NodeTrainerError with located problems, or ready
+    session.subscribe(print)
+    result = session.run()                     # RunResult; never raises for training errors
+
+`prepare` does every check that can fail before a single step runs (graph,
+settings, device, data, the Input shape against the data naming both shapes, the
+output against the number of classes or targets), so a mistake is reported as
+`FILE:LINE: node ID: message` lines and not as a traceback minutes later.
+`resume(run_dir)` continues a run from its last.pt in the same folder;
+`evaluate_run(run_dir, split)` gives the metrics of a run's kept weights.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from torch import nn
+
+from ..errors import ConfigError, DataError, GraphError, Problem
+from ..settings import CLASSIFICATION_LOSSES, TrainingConfig
+from .checkpoint import load_checkpoint
+from .device import resolve_device
+from .runs import BEST_FILE, GRAPH_FILE, LAST_FILE, RunFolder
+from .seeding import seed_everything
+from .trainer import RunResult, Trainer, TrainerOptions
+
+Overrides = Mapping[str, Any]
+
+
+@dataclass
+class TrainingSession:
+    """A prepared run: the graph as trained, its data, model and trainer (and run folder, when writing one)."""
+
+    graph: Any
+    config: TrainingConfig
+    dataset: Any
+    model: nn.Module
+    trainer: Trainer
+    run_folder: RunFolder | None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.run_folder.path if self.run_folder else None
+
+    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+        return self.trainer.subscribe(callback)
+
+    def run(self) -> RunResult:
+        return self.trainer.fit()
+
+    def pause(self) -> None:
+        self.trainer.pause()
+
+    def resume(self) -> None:
+        self.trainer.resume()
+
+    def stop(self) -> None:
+        self.trainer.stop()
+
+
+# -- overrides ------------------------------------------------------------------------
+def apply_overrides(graph: Any, overrides: Overrides | None) -> Any:
+    """A copy of `graph` whose training section has `overrides` set ({"epochs": 5, "optimizer.lr": 0.01}).
+    Keys may be given with or without the leading 'training.'; None values are ignored."""
+    g = graph.copy()
+    items = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if not items:
+        return g
+    training = copy.deepcopy(g.training) if isinstance(g.training, dict) else {}
+    for key, value in items.items():
+        parts = key.split(".")
+        if parts[0] == "training":
+            parts = parts[1:]
+        target = training
+        for part in parts[:-1]:
+            if not isinstance(target.get(part), dict):
+                target[part] = {}
+            target = target[part]
+        target[parts[-1]] = value
+    g.training = training
+    return g
+
+
+# -- pre-flight -------------------------------------------------------------------------
+def prepare(graph: Any, overrides: Overrides | None = None, *, runs_dir: str | os.PathLike | None = "runs",
+            options: TrainerOptions | None = None, data_dir: str | os.PathLike | None = None) -> TrainingSession:
+    """Checks everything and builds a ready-to-run session.
+
+    `graph` is a Graph or a path to a graph file. `runs_dir=None` writes no run folder
+    (tuning trials, tests). `data_dir` is where relative data paths start (default:
+    the graph file's folder, else the working directory). Raises GraphError,
+    ConfigError or DataError carrying located problems.
+    """
+    graph = _as_graph(graph)
+    g = apply_overrides(graph, overrides)
+    base = Path(data_dir) if data_dir is not None else (graph.path.parent if graph.path else Path.cwd())
+    parts = _build(g, base.resolve(), options)
+    run = None
+    if runs_dir is not None:
+        from ..graphfile import dump_graph
+        run = RunFolder.create(runs_dir, g.name)
+        run.write_graph(dump_graph(g))
+        parts["trainer"].run = run
+    return _session(g, parts, run)
+
+
+def resume(run_dir: str | os.PathLike, overrides: Overrides | None = None, *,
+           options: TrainerOptions | None = None) -> TrainingSession:
+    """Continues the run in `run_dir` from its last.pt (more epochs: overrides={"epochs": N})."""
+    from ..graphfile import load_graph
+    run = RunFolder(run_dir)
+    last_path = run.path / LAST_FILE
+    if not last_path.exists():
+        raise ConfigError(Problem(f"{run.path} is not a run folder that can be resumed: it has no {LAST_FILE}"))
+    summary = run.read_summary() or {}
+    if summary.get("stop_reason") == "diverged":
+        raise ConfigError(Problem(f"the run in {run.path} diverged; resuming it would diverge again: train anew "
+                                  "with a lower learning rate, grad_clip or a normalization layer"))
+    last = _load(last_path)
+    best = _load(run.path / BEST_FILE) if (run.path / BEST_FILE).exists() else None
+    graph = load_graph(run.path / GRAPH_FILE)
+    g = apply_overrides(graph, overrides)
+    data_dir = Path(last.get("data_dir") or run.path)
+    parts = _build(g, data_dir, options)
+    trainer: Trainer = parts["trainer"]
+    trainer.run = run
+    trainer.load_state(last, best)
+    run.load_metrics(up_to_epoch=trainer.epoch)
+    if overrides:
+        from ..graphfile import dump_graph
+        run.write_graph(dump_graph(g))
+    return _session(g, parts, run)
+
+
+def _session(g: Any, parts: dict[str, Any], run: RunFolder | None) -> TrainingSession:
+    return TrainingSession(graph=g, config=parts["config"], dataset=parts["dataset"], model=parts["model"],
+                           trainer=parts["trainer"], run_folder=run, info=parts["info"])
+
+
+def _build(g: Any, data_dir: Path, options: TrainerOptions | None) -> dict[str, Any]:
+    from ..compiler import compile_graph
+    from ..data import check_input_shape, load_dataset
+    from ..validate import check_graph
+
+    report = check_graph(g)
+    if report.problems:
+        raise GraphError(report.problems)
+    cfg = g.training_config()
+    data_cfg = g.data_config()
+    try:
+        device = resolve_device(cfg.device)
+    except ConfigError as exc:
+        raise ConfigError([p.located(_file(g), g.line_of("training", "device")) for p in exc.problems]) from None
+
+    inputs, outputs = g.input_ids(), g.output_ids()
+    if len(inputs) != 1:
+        raise ConfigError(g.problem(f"training feeds one data set into one Input, but the graph has "
+                                    f"{len(inputs)} Inputs ({', '.join(inputs)})", inputs[1] if inputs[1:] else None))
+    input_id = inputs[0]
+    output_id = cfg.output or outputs[0]
+    input_params = g.nodes[input_id].resolved()
+    input_dtype = str(input_params.get("dtype", "float32"))
+
+    try:
+        dataset = load_dataset(data_cfg, data_dir, cfg.task, input_dtype)
+    except DataError as exc:
+        raise DataError([p.located(_file(g), g.line_of("data", "source")) for p in exc.problems]) from None
+    problem = check_input_shape(input_id, tuple(input_params["shape"]), dataset)
+    if problem is not None:
+        raise DataError(problem.located(_file(g), g.line_of("nodes", input_id)))
+    output_shape = tuple(report.shapes.shapes.get(output_id, ()))
+    _check_output(g, cfg, dataset, output_id, output_shape)
+
+    seed_everything(cfg.seed)  # before compiling: weight initialization is part of the run
+    model = compile_graph(g)
+    node_of_attr = dict(getattr(model, "node_of_attr", {}) or {})
+    output_ids = list(getattr(model, "output_ids", outputs))
+    output_index = output_ids.index(output_id) if len(output_ids) > 1 else None
+
+    def split(s: Any) -> Any:
+        if s is None or len(s) == 0:
+            return None
+        return dataset.torch_dataset(s) if getattr(dataset, "stream", None) is not None else s
+
+    extra = {"normalizer": dataset.normalizer.state_dict(), "data_dir": str(data_dir),
+             "graph_name": g.name, "task": dataset.task, "num_classes": dataset.num_classes,
+             "class_names": dataset.class_names, "input_id": input_id, "output_id": output_id}
+    try:
+        trainer = Trainer(model, cfg, split(dataset.train), split(dataset.val), split(dataset.test),
+                          task=dataset.task, num_classes=dataset.num_classes, device=device, options=options,
+                          output_index=output_index, node_ids=list(g.nodes), extra_state=extra,
+                          num_outputs=(output_shape[-1] if output_shape else 1), node_names=node_of_attr)
+    except ValueError as exc:
+        raise ConfigError(g.problem(str(exc), None, "training")) from None
+    info = {"input_id": input_id, "output_id": output_id, "device": str(device), "data_dir": str(data_dir),
+            "train_samples": len(dataset.train), "val_samples": len(dataset.val) if dataset.val is not None else 0,
+            "test_samples": len(dataset.test) if dataset.test is not None else 0}
+    return {"config": cfg, "dataset": dataset, "model": model, "trainer": trainer, "info": info}
+
+
+def _check_output(g: Any, cfg: TrainingConfig, dataset: Any, output_id: str, shape: tuple[int, ...]) -> None:
+    """The output must have one value per class (classification) or per target (regression)."""
+    if not shape:
+        return
+    sources = g.inputs.get(output_id) or [output_id]
+    node = sources[0]
+    width = shape[-1] if len(shape) else 1
+    if dataset.task == "classification" and cfg.loss in CLASSIFICATION_LOSSES and dataset.num_classes:
+        c = dataset.num_classes
+        ok = width == c or (cfg.loss == "bce_with_logits" and c == 2 and width == 1)
+        if len(shape) != 1 or not ok:
+            want = f"{c}" + (" (or 1 for bce_with_logits)" if c == 2 and cfg.loss == "bce_with_logits" else "")
+            raise DataError(g.problem(
+                f"the network's output {list(shape)} must be [{want}]: the data ({dataset.source}) has {c} classes; "
+                f"set {node}'s out_features to {c}", node))
+    elif dataset.task == "regression":
+        targets = math.prod(dataset.target_shape) if dataset.target_shape else 1
+        if math.prod(shape) != targets:
+            raise DataError(g.problem(
+                f"the network's output {list(shape)} must have {targets} value(s) per sample to match the data's "
+                f"targets {list(dataset.target_shape)} ({dataset.source}); set {node}'s out_features to {targets}",
+                node))
+
+
+# -- evaluation ---------------------------------------------------------------------------
+def evaluate_run(run_dir: str | os.PathLike, split: str = "test", device: str | None = None) -> dict[str, float]:
+    """Loss and metrics of a run's kept weights on `split` (val or test); ConfigError when it has no such split."""
+    from ..graphfile import load_graph
+    run = RunFolder(run_dir)
+    if not (run.path / GRAPH_FILE).exists():
+        raise ConfigError(Problem(f"{run.path} is not a run folder: it has no {GRAPH_FILE}"))
+    summary = run.read_summary() or {}
+    kept = summary.get("kept_weights") or BEST_FILE
+    weights_path = run.path / kept
+    if not weights_path.exists():
+        weights_path = run.path / (LAST_FILE if kept == BEST_FILE else BEST_FILE)
+    if not weights_path.exists():
+        raise ConfigError(Problem(f"{run.path} has no weights ({BEST_FILE} or {LAST_FILE})"))
+    payload = _load(weights_path)
+    graph = load_graph(run.path / GRAPH_FILE)
+    overrides = {"device": device} if device else None
+    g = apply_overrides(graph, overrides)
+    parts = _build(g, Path(payload.get("data_dir") or run.path), TrainerOptions(grad_stats=False))
+    trainer: Trainer = parts["trainer"]
+    trainer.model.load_state_dict(payload["model"])
+    if split not in ("val", "test", "train"):
+        raise ConfigError(Problem(f"split must be val or test, got '{split}'"))
+    try:
+        return trainer.evaluate(split)
+    except ValueError as exc:
+        raise ConfigError(Problem(f"{exc}: the run's data.split gives it no {split} samples")) from None
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _as_graph(graph: Any) -> Any:
+    if isinstance(graph, (str, os.PathLike)):
+        from ..graphfile import load_graph
+        return load_graph(graph)
+    return graph
+
+
+def _file(g: Any) -> str | None:
+    return str(g.path) if getattr(g, "path", None) else None
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        return load_checkpoint(path, map_location="cpu")
+    except Exception as exc:
+        raise ConfigError(Problem(f"cannot read the checkpoint: {type(exc).__name__}: {exc}", str(path))) from None
+
+
+__all__ = ["TrainingSession", "prepare", "resume", "evaluate_run", "apply_overrides"]

@@ -1,0 +1,656 @@
+"""The training loop: one `Trainer` per run, reporting through typed events.
+
+The trainer owns the loop and nothing else: the model, the data splits and the
+run folder are given to it (see run.py for building them from a graph file).
+What makes it fast and what makes it safe:
+
+- No host-device synchronization per step. Losses and metric counts accumulate
+  in device tensors and are read once an epoch, at throttled progress updates
+  (default at most every 0.1 s) and at gradient-health reports (every 20 steps).
+  The exceptions are inherent: fp16 loss scaling with a per-step schedule reads
+  the scale to avoid stepping the schedule on skipped steps.
+- Data that fits lives on the device (batches.py); fused optimizer kernels where
+  available; everything that can be decided once (loss shape handling, which
+  optional stages run) is decided before the first step.
+- `pause()`, `resume()` and `stop()` are thread-safe and take effect between steps;
+  subscribers cannot crash training (events.py); an exception inside the loop
+  becomes a `Failed` event naming the node where it happened (failures.py).
+- Best weights (by the monitored value) are kept in a device copy and restored at
+  the end, also when the run went to its last epoch and after divergence, so the
+  weights a run keeps are always finite.
+- last.pt holds everything needed to continue bit-exactly, also from the middle
+  of an epoch: model, optimizer, schedule, scaler, best-tracking state, the
+  shuffle generator (and its state at the start of the epoch), all global RNGs
+  and the partial sums of the epoch.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field, is_dataclass
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..settings import TrainingConfig
+from .batches import StreamBatches, TensorBatches, make_batches
+from .checkpoint import load_checkpoint, save_checkpoint, to_cpu
+from .device import resolve_device
+from .early_stopping import BestTracker
+from .events import EpochEnded, Failed, Finished, GradientStats, Progress, Publisher, Started
+from .events import Warning as WarningEvent
+from .failures import describe_failure
+from .grad_health import GradientMonitor, build_clipper
+from .losses import build_loss
+from .metrics import MetricAccumulator
+from .optimizers import build_optimizer
+from .precision import Precision, backend_flags, resolve_precision
+from .regularization import WeightPenalty
+from .runs import RunFolder
+from .schedulers import LRSchedule
+from .seeding import deterministic_mode, rng_state, set_rng_state
+
+STOP_REASONS = ("completed", "early_stopped", "diverged", "stopped")
+
+
+@dataclass
+class TrainerOptions:
+    """Knobs of the loop itself (not part of the graph file)."""
+
+    progress_interval_s: float = 0.1  # at most one Progress event this often
+    grad_stats_every: int = 20  # steps between GradientStats reports (and at least one per epoch)
+    checkpoint_interval_s: float = 60.0  # best.pt/last.pt during a run at most this often; always at the end
+    eval_batch_size: int | None = None  # default: 4x the training batch size
+    train_metrics: bool = False  # also compute train_<metric> (always on when one is monitored)
+    grad_stats: bool = True
+
+
+@dataclass
+class RunResult:
+    reason: str  # completed, early_stopped, diverged, stopped; "failed" when an error ended the run
+    epochs_run: int
+    best_epoch: int | None
+    best: dict[str, float]
+    test: dict[str, float] | None
+    run_dir: str | None
+    duration_s: float
+    samples_per_s: float
+    history: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    error_node: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason in ("completed", "early_stopped", "stopped")
+
+
+class _Diverged(Exception):
+    pass
+
+
+class Trainer:
+    """Trains `model` on the given splits as `config` says.
+
+    train/val/test: a data split, `Split(x, y)` of tensors (or an (x, y) tuple), a
+    torch Dataset (streamed through a DataLoader), or None. `task` is
+    classification or regression; `output_index` picks one output of a model that
+    returns a tuple; `node_ids` helps name the failing node of an error.
+    """
+
+    def __init__(self, model: nn.Module, config: TrainingConfig, train: Any, val: Any = None, test: Any = None, *,
+                 task: str | None = None, num_classes: int | None = None, device: torch.device | str | None = None,
+                 run: RunFolder | None = None, options: TrainerOptions | None = None, output_index: int | None = None,
+                 node_ids: Iterable[str] | None = None, extra_state: dict[str, Any] | None = None,
+                 num_outputs: int | None = None, node_names: dict[str, str] | None = None):
+        self.config = config
+        self.options = options or TrainerOptions()
+        self.task = task or config.task
+        self.num_classes = num_classes
+        self.run = run
+        self.output_index = output_index
+        self.node_ids = list(node_ids) if node_ids is not None else None
+        self.node_names = dict(node_names or getattr(model, "node_of_attr", None) or {})  # attribute -> node id
+        self.extra_state = extra_state or {}  # saved with every checkpoint (normalization statistics, ...)
+        self.events = Publisher()
+        self._pending_warnings: list[WarningEvent] = []
+
+        self.device = torch.device(device) if device is not None else resolve_device(config.device)
+        self.precision: Precision = resolve_precision(config.precision, self.device)
+        self._pending_warnings += [WarningEvent(w) for w in self.precision.warnings]
+        self.model = model.to(self.device)
+
+        self.generator = torch.Generator().manual_seed(int(config.seed))
+        self.train_batches = make_batches(train, config.batch_size, self.device, shuffle=True, generator=self.generator)
+        if self.train_batches is None or len(self.train_batches) == 0:
+            raise ValueError("the training split is empty")
+        eval_bs = self.options.eval_batch_size or config.batch_size * 4
+        self.val_batches = make_batches(val, eval_bs, self.device)
+        self.test_batches = make_batches(test, eval_bs, self.device)
+        self.steps_per_epoch = len(self.train_batches)
+
+        self.metric_names = config.metric_names(self.task)
+        self.tracker = BestTracker.from_config(config.early_stopping, has_val=self.val_batches is not None)
+        if self.tracker.monitor.startswith("val_") and self.val_batches is None:
+            raise ValueError(f"early stopping monitors {self.tracker.monitor} but there is no validation split; "
+                             "set data.split.val above 0 or monitor train_loss")
+        self.restore_best = config.early_stopping.restore_best if config.early_stopping else True
+        want_train_metrics = self.options.train_metrics or (
+            self.tracker.monitor.startswith("train_") and self.tracker.monitor != "train_loss")
+        self.train_acc = MetricAccumulator(self.metric_names if want_train_metrics else [], self.task, self.device,
+                                           num_classes)
+        skipped = MetricAccumulator(self.metric_names, self.task, "cpu").skipped
+        if skipped:
+            self._pending_warnings.append(WarningEvent(
+                f"metrics {', '.join(skipped)} do not apply to {self.task} and are not reported"))
+
+        self.optimizer = build_optimizer(config.optimizer, self.model)
+        self.schedule = LRSchedule(config.scheduler, self.optimizer, config.epochs, self.steps_per_epoch,
+                                   maximize=self.tracker.maximize)
+        self.scaler = self.precision.make_scaler()
+        self._pending_warnings += [WarningEvent(w) for w in self.precision.warnings
+                                   if all(w != p.message for p in self._pending_warnings)]
+        if num_outputs is None or self.output_index is None:
+            num_outputs = self._probe_outputs()
+        self.loss_fn = build_loss(config.loss, num_outputs, config.label_smoothing)
+        penalty = WeightPenalty(config.regularization, self.model)
+        self.penalty = penalty if penalty.active else None
+        self.clipper = build_clipper(config.grad_clip, self.model)
+        self.grad_monitor = GradientMonitor(self.model, nonfinite_is_normal=self.scaler is not None,
+                                            names=self.node_names)
+
+        # progress of the run (all restored by `load_state`)
+        self.epoch = 0  # completed epochs
+        self.step_in_epoch = 0  # steps done in the epoch in progress
+        self.global_step = 0
+        self.samples_seen = 0
+        self.train_seconds = 0.0
+        self.history: list[dict[str, Any]] = []
+        self._epoch_start_gen_state: torch.Tensor | None = None
+        self._resume_partial: dict[str, Any] | None = None
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self._best_dirty = False
+        self._last_checkpoint = time.monotonic()
+
+        # control (thread-safe)
+        self._stop_requested = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._interrupt = False  # fast flag read once per step; the events hold the truth
+        self._paused_s = 0.0
+        self.last_exception: BaseException | None = None  # the error behind a Failed event (for --debug)
+
+    # -- control ----------------------------------------------------------------
+    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+        """Calls `callback(event)` for every event, in the training thread; returns an unsubscribe function."""
+        return self.events.subscribe(callback)
+
+    def pause(self) -> None:
+        self._running.clear()
+        self._interrupt = True
+
+    def resume(self) -> None:
+        self._running.set()
+        self._interrupt = self._stop_requested.is_set()
+
+    def stop(self) -> None:
+        """Ends the run after the current step; the model is kept and last.pt written (reason `stopped`)."""
+        self._stop_requested.set()
+        self._interrupt = True
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # -- setup helpers ------------------------------------------------------------
+    def _probe_outputs(self) -> int | None:
+        """Size of the output's last dimension, from one forward pass on a couple of samples
+        (also picks the first output of a model returning several when none was chosen)."""
+        batches = self.train_batches
+        was_training = self.model.training
+        try:
+            if isinstance(batches, TensorBatches):
+                xb = batches.x[:2].to(self.device)
+            else:
+                xb = torch.as_tensor(batches.loader.dataset[0][0]).unsqueeze(0).to(self.device)
+            self.model.eval()
+            with torch.no_grad(), self.precision.autocast():
+                out = self.model(xb)
+            if isinstance(out, (tuple, list)):
+                if self.output_index is None:
+                    self.output_index = 0
+                out = out[self.output_index]
+            return int(out.shape[-1]) if out.dim() > 1 else 1
+        except Exception:
+            return None  # a broken model fails properly (with a located message) in the first step
+        finally:
+            self.model.train(was_training)
+
+    def _select(self, out: Any) -> torch.Tensor:
+        if isinstance(out, (tuple, list)):
+            return out[self.output_index or 0]
+        return out
+
+    def _emit(self, event: Any) -> None:
+        self.events.emit(event)
+
+    @property
+    def run_dir(self) -> str | None:
+        return str(self.run.path) if self.run else None
+
+    # -- the run ------------------------------------------------------------------
+    def fit(self) -> RunResult:
+        """Trains until the last epoch, early stopping, divergence or `stop()`; never raises for training errors."""
+        started = time.perf_counter()
+        samples_before, seconds_before = self.samples_seen, self.train_seconds
+        reason = "completed"
+        failure = None
+        try:
+            with backend_flags(self.precision, self.config.deterministic), \
+                    deterministic_mode(self.config.deterministic):
+                reason = self._loop()
+                kept = self._finish_weights(reason)
+                test = self.evaluate_batches(self.test_batches, "test_") if self.test_batches is not None else None
+        except Exception as exc:  # shape mismatch at runtime, out of memory, a bug: one line for the user
+            info = describe_failure(exc, self.model, self.node_ids, self.config.batch_size, self.node_names)
+            failure = info
+            self.last_exception = exc
+            reason, kept, test = "failed", None, None
+        duration = time.perf_counter() - started
+        train_secs = self.train_seconds - seconds_before
+        rate = (self.samples_seen - samples_before) / train_secs if train_secs > 0 else 0.0
+        best_row = self._best_row()
+        result = RunResult(reason=reason, epochs_run=self.epoch, best_epoch=self.tracker.best_epoch, best=best_row,
+                           test=_strip_prefix(test, "test_") if test else None, run_dir=self.run_dir,
+                           duration_s=duration, samples_per_s=rate, history=list(self.history),
+                           error=failure.message if failure else None, error_node=failure.node if failure else None)
+        if failure is None:
+            self._write_end(result, kept)
+            self._emit(Finished(reason, self.epoch, result.best_epoch, best_row, result.test, self.run_dir,
+                                duration, rate))
+        else:
+            self._write_failure(result)
+            self._emit(Failed(failure.message, failure.node, self.run_dir))
+        return result
+
+    def _loop(self) -> str:
+        self._emit(Started(self.config.epochs, self.steps_per_epoch, str(self.device), self.precision.name,
+                           self.run_dir, start_epoch=self.epoch + 1))
+        for w in self._pending_warnings:
+            self._emit(w)
+        self._pending_warnings = []
+        if self._best_state is None:
+            self._save_best_state()  # the initial weights: what is kept if the first epoch diverges
+        self._run_started = time.perf_counter()
+        self._steps_at_start = self.global_step
+        while self.epoch < self.config.epochs:
+            epoch = self.epoch + 1
+            t0 = time.perf_counter()
+            try:
+                train_metrics = self._train_epoch(epoch)
+            except _Diverged:
+                return "diverged"
+            if train_metrics is None:  # stopped mid-epoch
+                self._checkpoint(force=True)
+                return "stopped"
+            metrics = dict(train_metrics)
+            if self.val_batches is not None:
+                metrics.update(self.evaluate_batches(self.val_batches, "val_"))
+            self.epoch = epoch
+            self.step_in_epoch = 0
+            seconds = time.perf_counter() - t0
+            diverged = not math.isfinite(metrics.get("train_loss", 0.0))
+            verdict = self.tracker.update(metrics, epoch) if not diverged else None
+            if verdict is not None and verdict.improved:
+                self._save_best_state()
+            diverged = diverged or (verdict is not None and verdict.diverged)
+            self.schedule.step_epoch(metrics.get(self.tracker.monitor))
+            lr = self.schedule.lr
+            row = {"epoch": epoch, **metrics, "lr": lr, "seconds": seconds}
+            self.history.append(row)
+            if self.run:
+                self.run.append_metrics(row)
+            self._emit(EpochEnded(epoch, metrics, lr, seconds, improved=bool(verdict and verdict.improved)))
+            if diverged:
+                self._warn_divergence(metrics)
+                return "diverged"
+            if verdict is not None and verdict.stop:
+                return "early_stopped"
+            if self._stop_requested.is_set():
+                self._checkpoint(force=True)
+                return "stopped"
+            self._checkpoint()
+        return "completed"
+
+    def _train_epoch(self, epoch: int) -> dict[str, float] | None:
+        """One epoch of optimizer steps; None when stopped in the middle."""
+        model, optimizer, loss_fn = self.model, self.optimizer, self.loss_fn
+        scaler, clipper, penalty, schedule = self.scaler, self.clipper, self.penalty, self.schedule
+        select = self.output_index is not None
+        out_index = self.output_index or 0
+        acc = self.train_acc
+        track_metrics = bool(acc.names)
+        per_step = schedule.per_step
+        grad_every = self.options.grad_stats_every if self.options.grad_stats else 0
+        steps = self.steps_per_epoch
+        amp = self.precision.autocast()
+        progress_every = self.options.progress_interval_s
+        paused_before = self._paused_s
+
+        start_step = self.step_in_epoch
+        if start_step and self._epoch_start_gen_state is not None:
+            self.generator.set_state(self._epoch_start_gen_state)  # the same permutation as before the stop
+        else:
+            start_step = 0
+            acc.reset()
+        self._epoch_start_gen_state = self.generator.get_state()
+        if self._resume_partial is not None:
+            acc.load_state_dict(self._resume_partial)
+            self._resume_partial = None
+
+        model.train()
+        t_epoch = time.perf_counter()
+        t_next_progress = t_epoch + progress_every
+        samples_epoch = 0
+        reported = False
+        step = start_step
+        scale_value = scaler.get_scale() if scaler is not None else 1.0
+        for xb, yb in self.train_batches.batches(start_step):
+            if self._interrupt and self._handle_interrupt():
+                self.step_in_epoch = step
+                self.train_seconds += time.perf_counter() - t_epoch - (self._paused_s - paused_before)
+                self.samples_seen += samples_epoch
+                return None
+            with amp:
+                out = model(xb)
+                if select:
+                    out = out[out_index]
+                loss = loss_fn(out, yb)
+            total = loss + penalty() if penalty is not None else loss
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            self.global_step += 1
+            report = grad_every and (self.global_step % grad_every == 0 or (step == steps and not reported))
+            if scaler is not None:
+                scaler.scale(total).backward()
+                if clipper is not None or report:
+                    scaler.unscale_(optimizer)
+                if report:
+                    reported = True
+                    self._grad_report(epoch)
+                if clipper is not None:
+                    clipper()
+                scaler.step(optimizer)
+                scaler.update()
+                skipped = False
+                if per_step and schedule.step_sensitive:
+                    new_scale = scaler.get_scale()
+                    skipped = new_scale < scale_value
+                    scale_value = new_scale
+                if per_step and not skipped:
+                    schedule.step_batch()
+            else:
+                total.backward()
+                if report:
+                    reported = True
+                    self._grad_report(epoch)
+                if clipper is not None:
+                    clipper()
+                optimizer.step()
+                if per_step:
+                    schedule.step_batch()
+            n = xb.shape[0]
+            samples_epoch += n
+            if track_metrics:
+                acc.update(out, yb, loss)
+            else:
+                acc.add_loss(loss, n)
+            now = time.perf_counter()
+            if now >= t_next_progress:  # also the in-epoch divergence check
+                t_next_progress = now + progress_every
+                self._progress(epoch, step, samples_epoch, now - t_epoch - (self._paused_s - paused_before))
+        self.step_in_epoch = step
+        elapsed = time.perf_counter() - t_epoch - (self._paused_s - paused_before)
+        self.train_seconds += elapsed
+        self.samples_seen += samples_epoch
+        result = acc.compute("train_")
+        if not math.isfinite(result["train_loss"]):
+            self._warn_divergence(result)
+            self._record_diverged_epoch(epoch, result, elapsed)
+            raise _Diverged
+        return result
+
+    def _handle_interrupt(self) -> bool:
+        """Waits while paused; True when training must stop."""
+        if not self._running.is_set():
+            t = time.perf_counter()
+            self._running.wait()
+            self._paused_s += time.perf_counter() - t
+        self._interrupt = self._stop_requested.is_set() or not self._running.is_set()
+        return self._stop_requested.is_set()
+
+    def _progress(self, epoch: int, step: int, samples_epoch: int, elapsed: float) -> None:
+        acc = self.train_acc
+        count = acc._count
+        loss = acc._loss.item() / count if count else float("nan")
+        if not math.isfinite(loss):
+            self.step_in_epoch = step
+            result = {"train_loss": loss}
+            self._warn_divergence(result)
+            self._record_diverged_epoch(epoch, result, elapsed)
+            raise _Diverged
+        if not self.events.active:
+            return
+        done = self.global_step - self._steps_at_start
+        total_left = (self.config.epochs - epoch) * self.steps_per_epoch + (self.steps_per_epoch - step)
+        spent = time.perf_counter() - self._run_started
+        eta = spent / done * total_left if done else float("nan")
+        self._emit(Progress(epoch, step, self.steps_per_epoch, loss,
+                            samples_epoch / elapsed if elapsed > 0 else 0.0, eta, self.schedule.lr))
+
+    def _grad_report(self, epoch: int) -> None:
+        grad_norms, weight_norms = self.grad_monitor.norms()
+        for warning in self.grad_monitor.check(grad_norms):
+            self._emit(warning)
+        self._emit(GradientStats(self.global_step, grad_norms, weight_norms, epoch))
+
+    def _warn_divergence(self, metrics: dict[str, float]) -> None:
+        what = ", ".join(f"{k} = {v}" for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v))
+        self._emit(WarningEvent(f"training diverged ({what or 'non-finite value'}); the last finite weights are kept. "
+                                "Try a lower learning rate, grad_clip or a normalization layer"))
+
+    def _record_diverged_epoch(self, epoch: int, metrics: dict[str, float], seconds: float) -> None:
+        self.epoch = epoch
+        row = {"epoch": epoch, **metrics, "lr": self.schedule.lr, "seconds": seconds}
+        self.history.append(row)
+        if self.run:
+            self.run.append_metrics(row)
+
+    # -- evaluation ----------------------------------------------------------------
+    def evaluate_batches(self, batches: TensorBatches | StreamBatches | None, prefix: str = "") -> dict[str, float]:
+        """Loss and metrics of the current weights on a split (`{prefix}loss`, `{prefix}accuracy`, ...)."""
+        if batches is None:
+            return {}
+        acc = MetricAccumulator(self.metric_names, self.task, self.device, self.num_classes)
+        was_training = self.model.training
+        self.model.eval()
+        amp = self.precision.autocast()
+        try:
+            with torch.inference_mode(), amp:
+                for xb, yb in batches.batches():
+                    out = self._select(self.model(xb))
+                    acc.update(out, yb, self.loss_fn(out, yb))
+        finally:
+            self.model.train(was_training)
+        return acc.compute(prefix)
+
+    def evaluate(self, split: str = "val") -> dict[str, float]:
+        """Metrics of the current weights on `val` or `test` (keys without prefix)."""
+        batches = {"val": self.val_batches, "test": self.test_batches, "train": self.train_batches}[split]
+        if batches is None:
+            raise ValueError(f"there is no {split} split")
+        if isinstance(batches, TensorBatches) and batches.shuffle:
+            batches = TensorBatches(batches.x, batches.y, batches.batch_size * 4, self.device)
+        with backend_flags(self.precision, False):
+            return self.evaluate_batches(batches)
+
+    # -- best weights ---------------------------------------------------------------
+    def _save_best_state(self) -> None:
+        state = self.model.state_dict()
+        if self._best_state is None:
+            self._best_state = {k: v.detach().clone() for k, v in state.items()}
+        else:
+            for k, v in state.items():
+                self._best_state[k].copy_(v)
+        self._best_dirty = True
+
+    def _best_row(self) -> dict[str, float]:
+        best = self.tracker.best_epoch
+        for row in self.history:
+            if row["epoch"] == best:
+                return {k: v for k, v in row.items() if k not in ("epoch", "lr", "seconds")}
+        return {}
+
+    def _finish_weights(self, reason: str) -> str:
+        """Restores the best weights where due; returns which file holds the kept weights."""
+        if reason == "diverged" or self.restore_best:
+            if self._best_state is not None:
+                self.model.load_state_dict(self._best_state)
+            return "best.pt"
+        return "last.pt"
+
+    # -- checkpoints ----------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything last.pt needs to continue this run exactly."""
+        partial = self.train_acc.state_dict() if self.step_in_epoch else None
+        return {
+            "kind": "last",
+            "model": to_cpu(self.model.state_dict()),
+            "optimizer": to_cpu(self.optimizer.state_dict()),
+            "scheduler": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "global_step": self.global_step,
+            "samples_seen": self.samples_seen,
+            "train_seconds": self.train_seconds,
+            "early_stopping": self.tracker.state_dict(),
+            "partial_epoch": partial,
+            "generator": self.generator.get_state(),
+            "epoch_generator": self._epoch_start_gen_state if self.step_in_epoch else None,
+            "rng": rng_state(),
+            "history": self.history,
+            "config": _plain(asdict(self.config)),
+            "precision": self.precision.name,
+            **_plain(self.extra_state),
+        }
+
+    def best_payload(self) -> dict[str, Any]:
+        state = self._best_state if self._best_state is not None else self.model.state_dict()
+        return {"kind": "best", "model": to_cpu(state), "epoch": self.tracker.best_epoch,
+                "metrics": self._best_row(), "config": _plain(asdict(self.config)), **_plain(self.extra_state)}
+
+    def load_state(self, last: dict[str, Any], best: dict[str, Any] | None = None) -> None:
+        """Continues from a last.pt payload (and the run's best.pt)."""
+        self.model.load_state_dict(last["model"])
+        self.optimizer.load_state_dict(last["optimizer"])
+        self.schedule.load_state_dict(last["scheduler"])
+        if self.scaler is not None and last.get("scaler"):
+            self.scaler.load_state_dict(last["scaler"])
+        self.epoch = int(last["epoch"])
+        self.step_in_epoch = int(last["step_in_epoch"])
+        self.global_step = int(last["global_step"])
+        self.samples_seen = int(last["samples_seen"])
+        self.train_seconds = float(last["train_seconds"])
+        self.tracker.load_state_dict(last["early_stopping"])
+        self.generator.set_state(last["generator"])
+        self._epoch_start_gen_state = last.get("epoch_generator")
+        self._resume_partial = last.get("partial_epoch")
+        self.history = [dict(r) for r in last.get("history", [])]
+        set_rng_state(last["rng"])
+        if best is not None:
+            self._best_state = {k: v.to(self.device) for k, v in best["model"].items()}
+        else:
+            self._save_best_state()
+
+    def _checkpoint(self, force: bool = False) -> None:
+        if self.run is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_checkpoint < self.options.checkpoint_interval_s:
+            return
+        self._last_checkpoint = now
+        if self._best_dirty or not self.run.best_path.exists():
+            save_checkpoint(self.run.best_path, self.best_payload())
+            self._best_dirty = False
+        save_checkpoint(self.run.last_path, self.state_dict())
+        self.run.flush_metrics()
+
+    def _write_end(self, result: RunResult, kept: str | None) -> None:
+        if self.run is None:
+            return
+        if result.reason == "diverged":
+            # the diverged state cannot be continued: last.pt keeps the finite weights that were restored
+            self.model.load_state_dict(self._best_state or self.model.state_dict())
+        save_checkpoint(self.run.best_path, self.best_payload())
+        self._best_dirty = False
+        save_checkpoint(self.run.last_path, self.state_dict())
+        self.run.flush_metrics()
+        self.run.write_summary(self._summary(result, kept))
+
+    def _write_failure(self, result: RunResult) -> None:
+        if self.run is None:
+            return
+        try:
+            self.run.flush_metrics()
+            self.run.write_summary(self._summary(result, None))
+        except Exception:
+            pass
+
+    def _summary(self, result: RunResult, kept: str | None) -> dict[str, Any]:
+        return {
+            "stop_reason": result.reason,
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "monitor": self.tracker.monitor,
+            "best": result.best,
+            "test": result.test,
+            "duration_s": round(result.duration_s, 3),
+            "samples_per_s": round(result.samples_per_s, 1),
+            "kept_weights": kept,
+            "device": str(self.device),
+            "precision": self.precision.name,
+            "error": result.error,
+            "error_node": result.error_node,
+        }
+
+
+def load_run_checkpoint(path: str, device: torch.device | str = "cpu") -> dict[str, Any]:
+    return load_checkpoint(path, map_location=device)
+
+
+def _strip_prefix(metrics: dict[str, float], prefix: str) -> dict[str, float]:
+    return {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in metrics.items()}
+
+
+def _plain(value: Any) -> Any:
+    """Values torch.load(weights_only=True) accepts: tensors, numbers, strings, lists, dicts."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+__all__ = ["Trainer", "TrainerOptions", "RunResult", "STOP_REASONS"]
