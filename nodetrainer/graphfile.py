@@ -46,17 +46,36 @@ class _StrictLoader(yaml.SafeLoader):
     """Composes nodes but refuses tags, anchors and aliases before building anything."""
 
     def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
-        event = self.peek_event()
-        line = event.start_mark.line + 1
-        if isinstance(event, yaml.AliasEvent):
-            raise _Refused(line, f"aliases (*{event.anchor}) are not allowed in graph files; write the value out")
-        if getattr(event, "anchor", None):
-            raise _Refused(line, f"anchors (&{event.anchor}) are not allowed in graph files; write the value out")
-        tag = getattr(event, "tag", None)
-        if tag not in (None, "!"):
-            raise _Refused(line, f"YAML tags such as {tag} are not allowed in graph files; "
-                                 "only plain values, lists and mappings")
+        _refuse_unsafe(self.peek_event())
         return super().compose_node(parent, index)
+
+
+def _refuse_unsafe(event: yaml.Event) -> None:
+    line = event.start_mark.line + 1
+    if isinstance(event, yaml.AliasEvent):
+        raise _Refused(line, f"aliases (*{event.anchor}) are not allowed in graph files; write the value out")
+    if getattr(event, "anchor", None):
+        raise _Refused(line, f"anchors (&{event.anchor}) are not allowed in graph files; write the value out")
+    tag = getattr(event, "tag", None)
+    if tag not in (None, "!") and not isinstance(event, (yaml.DocumentStartEvent, yaml.StreamStartEvent)):
+        raise _Refused(line, f"YAML tags such as {tag} are not allowed in graph files; "
+                             "only plain values, lists and mappings")
+
+
+def _compose(text: str) -> Any:
+    """The document's node tree, refusing tags, anchors and aliases first.
+
+    With libyaml, one fast pass over the events checks them and a second composes;
+    without it, the pure-Python composer checks each event as it goes."""
+    if getattr(yaml, "__with_libyaml__", False):
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            _refuse_unsafe(event)
+        return yaml.compose(text, Loader=yaml.CSafeLoader)
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 class _Reader:
@@ -118,11 +137,7 @@ def read_graph(text: str | bytes, file: str | None = None) -> tuple[Graph | None
         return None, [Problem(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file)]
     reader = _Reader(file)
     try:
-        loader = _StrictLoader(text)
-        try:
-            root = loader.get_single_node()
-        finally:
-            loader.dispose()
+        root = _compose(text)
         if root is None:
             return None, [Problem("the file is empty; a graph file starts with 'nodetrainer: 1'", file, 1)]
         if not isinstance(root, MappingNode):

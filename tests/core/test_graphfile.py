@@ -225,3 +225,12 @@ def test_check_in_a_fresh_process_prints_no_traceback(tmp_path):
 def test_valid_files_pass_check(capsys):
     assert main(["check", *map(str, EXAMPLES)]) == 0
     assert capsys.readouterr().out.count(": ok") == len(EXAMPLES)
+
+
+@pytest.mark.parametrize("case", ["python_tag", "alias_bomb", "alias_only", "duplicate_key"])
+def test_pure_python_reader_refuses_the_same(case, monkeypatch):
+    import yaml
+    monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    text, expected = MALFORMED[case]
+    graph, problems = read_graph(text, "g.yaml")
+    assert problems and expected in problems[0].message
