@@ -113,12 +113,13 @@ class Graph:
         g.add_edges_from(self.edges())
         return g
 
-    def topological_order(self) -> list[str]:
+    def topological_order(self, g: nx.MultiDiGraph | None = None) -> list[str]:
         """Nodes in an order where every node follows its inputs; ties keep file order.
-        Raises GraphError on a cycle."""
+        Raises GraphError on a cycle. `g` is `nx_graph()` when the caller has it already."""
         position = {n: i for i, n in enumerate(self.nodes)}
         try:
-            return list(nx.lexicographical_topological_sort(self.nx_graph(), key=position.__getitem__))
+            return list(nx.lexicographical_topological_sort(g if g is not None else self.nx_graph(),
+                                                            key=position.__getitem__))
         except nx.NetworkXUnfeasible:
             raise GraphError("the graph has a cycle") from None
 

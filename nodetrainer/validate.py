@@ -52,7 +52,7 @@ def check_graph(graph: Graph) -> Report:
 
     g = graph.nx_graph()
     try:
-        report.order = graph.topological_order()
+        report.order = graph.topological_order(g)
     except Exception:
         cycle = [u for u, _, _ in nx.find_cycle(g)]
         first = min(cycle, key=list(graph.nodes).index)
