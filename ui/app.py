@@ -1,0 +1,41 @@
+"""Starting the desktop app: the QApplication, the theme, the window, a file to open, recovery."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("NodeTrainer")
+    app.setOrganizationName("NodeTrainer")
+    app.setApplicationDisplayName("NodeTrainer")
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    app = make_app(argv)
+    from . import theme
+    from .main_window import MainWindow, icon
+
+    settings = QSettings("NodeTrainer", "NodeTrainer")
+    theme.manager().set_mode(str(settings.value("theme", "system")))
+    app.setWindowIcon(icon("app"))
+    window = MainWindow(settings)
+    files = [a for a in argv[1:] if not a.startswith("-")]
+    if files:
+        window.open_path(Path(files[0]), ask=False)
+    window.show()
+    if not files:
+        QTimer.singleShot(0, window.offer_recovery)
+    else:
+        QTimer.singleShot(0, window.view.fit)
+    return app.exec()

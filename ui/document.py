@@ -1,0 +1,401 @@
+"""The open document: one Graph, its undo stack, its file, and its latest validation report.
+
+Every edit the editor offers is a method here that checks the edit with the
+core (e.g. `Graph.connection_problem`), then pushes QUndoCommands that call the
+Graph's methods. A refused edit emits `refused` with the reason, which the window
+shows in its status bar. Views never edit the graph directly: they observe it
+(`graph.subscribe`) and this object's `validated` signal, which carries the
+report of `nodetrainer.validate.check_graph` after every undo-stack step, so the
+editor shows exactly what `nodetrainer check` would say.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Iterable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from nodetrainer.autolayout import layered_layout, layout_missing
+from nodetrainer.errors import GraphError, Problem
+from nodetrainer.fragments import Fragment, copy_fragment, parse_fragment
+from nodetrainer.graph import Graph, GraphEvent, id_problem
+from nodetrainer.graphfile import dump_graph, read_graph, save_graph
+from nodetrainer.layers import REGISTRY
+from nodetrainer.summary import Summary, summarize
+from nodetrainer.templates import id_stem, starter_params, template_fragment
+from nodetrainer.validate import Report, check_graph
+
+from .editor import commands as cmd
+
+GRID = 10
+
+
+def snap(pos: tuple[float, float]) -> tuple[float, float]:
+    return (float(round(pos[0] / GRID) * GRID), float(round(pos[1] / GRID) * GRID))
+
+
+class Document(QObject):
+    validated = Signal(object)  # Report
+    refused = Signal(str)  # why an edit was not made
+    message = Signal(str)  # what an edit did, for the status bar
+    loaded = Signal()  # a different graph was opened (or New)
+    pathChanged = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.graph = Graph("untitled")
+        self.undo_stack = QUndoStack(self)
+        self.path: Path | None = None
+        self.origin: Path | None = None  # the file a recovered or broken document came from
+        self.read_problems: list[Problem] = []
+        self.report: Report = Report()
+        self._summary: Summary | None = None
+        self._stale = True
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.revalidate)
+        self.graph.subscribe(self._on_event)
+        self.undo_stack.indexChanged.connect(self._on_step)
+        self.revalidate()
+
+    # -- validation ---------------------------------------------------------------
+    def _on_event(self, event: GraphEvent) -> None:
+        if event.kind != "moved":
+            self._stale = True
+            self._summary = None
+            if not self._timer.isActive():
+                self._timer.start()
+
+    def _on_step(self, _index: int) -> None:
+        if self._stale:
+            self.revalidate()
+
+    def revalidate(self) -> Report:
+        """Run the one validation path now and tell the views."""
+        self._timer.stop()
+        self.report = check_graph(self.graph)
+        self._stale = False
+        self._summary = None
+        self.validated.emit(self.report)
+        return self.report
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Everything wrong: problems found reading the file (until it is saved), then validation."""
+        return self.read_problems + self.report.problems
+
+    def summary(self) -> Summary:
+        if self._stale:
+            self.revalidate()
+        if self._summary is None:
+            self._summary = summarize(self.graph, self.report, partial=True)
+        return self._summary
+
+    # -- files --------------------------------------------------------------------
+    @property
+    def modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def load(self, graph: Graph | None, path: Path | None, problems: Iterable[Problem] = (),
+             modified: bool = False) -> None:
+        """Show `graph` (None: an empty graph) as the document; `path` is where Save writes."""
+        graph = graph or Graph("untitled")
+        graph.layout.update(layout_missing(graph))
+        self.undo_stack.clear()
+        self.read_problems = list(problems)
+        self.graph.replace_with(graph)
+        self.graph.path = path
+        self.path = path
+        self.origin = None
+        self.undo_stack.setClean()
+        if modified:
+            self.undo_stack.resetClean()
+        self.revalidate()
+        self.loaded.emit()
+        self.pathChanged.emit()
+
+    def new(self) -> None:
+        self.load(None, None)
+
+    def open(self, path: str | Path) -> list[Problem]:
+        """Open a graph file. A file with problems opens as far as it can be read, unbound from its path
+        (Save asks where), and its problems are listed; returns them."""
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            problems = [Problem(f"cannot read the file: {exc.strerror or exc}", str(path))]
+            return problems
+        graph, problems = read_graph(data, str(path))
+        if graph is not None and not problems:
+            self.load(graph, path)
+        else:
+            self.load(graph, None, problems)
+            self.origin = path
+            self.pathChanged.emit()
+        return problems
+
+    def load_text(self, text: str, path: Path | None, origin: Path | None = None, modified: bool = True) -> list[Problem]:
+        """Open graph text (a recovery file); bound to `path`, marked modified."""
+        graph, problems = read_graph(text, str(path) if path else None)
+        self.load(graph, path if not problems else None, problems, modified=modified)
+        self.origin = origin
+        self.pathChanged.emit()
+        return problems
+
+    def text(self) -> str:
+        return dump_graph(self.graph)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Save atomically to `path` (default: the document's own); the document then belongs to it."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise GraphError("the document has no file yet; use Save As")
+        self.graph.path = target
+        save_graph(self.graph, target)
+        self.path = target
+        self.origin = None
+        self.read_problems = []
+        self.undo_stack.setClean()
+        self.revalidate()
+        self.pathChanged.emit()
+        return target
+
+    @property
+    def display_name(self) -> str:
+        if self.path is not None:
+            return self.path.name
+        if self.origin is not None:
+            return f"{self.origin.name} (not saved)"
+        return "untitled"
+
+    # -- edits --------------------------------------------------------------------
+    def _push(self, command) -> None:
+        self.undo_stack.push(command)
+
+    def _macro(self, text: str):
+        stack = self.undo_stack
+
+        class _Macro:
+            def __enter__(self_inner):
+                stack.beginMacro(text)
+
+            def __exit__(self_inner, *exc):
+                stack.endMacro()
+                return False
+
+        return _Macro()
+
+    def new_id(self, node_type: str) -> str:
+        stem = id_stem(node_type)
+        return self.graph.unused_id(stem if node_type in ("Input", "Output") else f"{stem}1")
+
+    def add_node(self, node_type: str, position: tuple[float, float], params: dict[str, Any] | None = None,
+                 node_id: str | None = None, connect_from: str | None = None) -> str | None:
+        """Add a node (with starter parameters); optionally feed it from `connect_from`. Returns its id."""
+        if node_type not in REGISTRY:
+            self.refused.emit(f"Unknown node type '{node_type}'")
+            return None
+        node_id = node_id or self.new_id(node_type)
+        params = starter_params(node_type) if params is None else params
+        position = snap(position)
+        if connect_from and connect_from in self.graph.nodes:
+            with self._macro(f"Add {node_id}"):
+                self._push(cmd.AddNode(self.graph, node_id, node_type, params, position))
+                if self.graph.connection_problem(connect_from, node_id) is None:
+                    self._push(cmd.Connect(self.graph, connect_from, node_id))
+        else:
+            self._push(cmd.AddNode(self.graph, node_id, node_type, params, position))
+        return node_id
+
+    def connect(self, source: str, target: str) -> bool:
+        problem = self.graph.connection_problem(source, target)
+        if problem:
+            self.refused.emit(f"Cannot connect {source} → {target}: {problem}")
+            return False
+        self._push(cmd.Connect(self.graph, source, target))
+        return True
+
+    def remove(self, nodes: Iterable[str] = (), edges: Iterable[tuple[str, str]] = ()) -> None:
+        nodes = [n for n in self.graph.nodes if n in set(nodes)]
+        edges = [(s, t) for s, t in edges if t in self.graph.inputs and s in self.graph.inputs[t]
+                 and s not in nodes and t not in nodes]
+        if not nodes and not edges:
+            return
+        what = (f"Delete {nodes[0]}" if len(nodes) == 1 and not edges else
+                f"Delete {len(nodes)} nodes" if nodes and not edges else
+                f"Delete {len(nodes) + len(edges)} items")
+        with self._macro(what):
+            for s, t in edges:
+                self._push(cmd.Disconnect(self.graph, s, t))
+            for n in reversed(nodes):
+                self._push(cmd.RemoveNode(self.graph, n))
+
+    def set_param(self, node_id: str, key: str, value: Any) -> str | None:
+        """Set one parameter (checked by its schema); a value equal to the default is left out of the
+        file. Returns the problem when the value is refused."""
+        node = self.graph.nodes.get(node_id)
+        if node is None or node.spec is None:
+            return f"no node named '{node_id}'"
+        param = node.spec.param_map.get(key)
+        if param is None:
+            return f"{node.type} has no parameter '{key}'"
+        params = copy.deepcopy(node.params)
+        if value is None and not param.required:
+            params.pop(key, None)
+        else:
+            try:
+                value = param.check(value)
+            except ValueError as exc:
+                return str(exc)
+            if not param.required and _same(value, param.default):
+                params.pop(key, None)
+            else:
+                params[key] = value
+        if params == node.params:
+            return None
+        self._push(cmd.SetParams(self.graph, node_id, node.params, params, key))
+        return None
+
+    def rename(self, old: str, new: str) -> str | None:
+        """Rename a node; returns why not when the new id is refused."""
+        if old == new:
+            return None
+        problem = id_problem(new)
+        if problem is None and new in self.graph.nodes:
+            problem = f"a node named '{new}' already exists"
+        if problem:
+            return problem
+        self._push(cmd.Rename(self.graph, old, new))
+        return None
+
+    def move(self, positions: dict[str, tuple[float, float]], text: str = "") -> None:
+        """Move nodes in one undo step (positions snapped to the grid)."""
+        moves = {}
+        for node_id, pos in positions.items():
+            new = snap(pos)
+            old = self.graph.layout.get(node_id)
+            if node_id in self.graph.nodes and old != new:
+                moves[node_id] = (old, new)
+        if moves:
+            self._push(cmd.Move(self.graph, moves, text))
+
+    def insert_problem(self, node_id: str, source: str, target: str) -> str | None:
+        """Why `node_id` cannot go into the edge source -> target, or None (tried on a copy)."""
+        if node_id in (source, target):
+            return "a node cannot be inserted into its own edge"
+        if self.graph.inputs.get(node_id) or self.graph.successors(node_id):
+            return f"{node_id} is already connected"
+        trial = self.graph.copy()
+        try:
+            trial.disconnect(source, target)
+            index = None
+            for s, t in ((source, node_id), (node_id, target)):
+                problem = trial.connection_problem(s, t)
+                if problem:
+                    return problem
+                trial.connect(s, t, index)
+        except GraphError as exc:
+            return str(exc)
+        return None
+
+    def insert_on_edge(self, node_id: str, source: str, target: str,
+                       position: tuple[float, float] | None = None) -> bool:
+        """Put an unconnected node into the edge source -> target (keeping target's input order)."""
+        problem = self.insert_problem(node_id, source, target)
+        if problem:
+            self.refused.emit(f"Cannot insert {node_id} into {source} → {target}: {problem}")
+            return False
+        index = self.graph.inputs[target].index(source)
+        with self._macro(f"Insert {node_id} into {source} → {target}"):
+            if position is not None:
+                self.move({node_id: position})
+            self._push(cmd.Disconnect(self.graph, source, target))
+            self._push(cmd.Connect(self.graph, source, node_id))
+            self._push(cmd.Connect(self.graph, node_id, target, index))
+        return True
+
+    def add_on_edge(self, node_type: str, position: tuple[float, float], source: str, target: str) -> str | None:
+        """A new node dropped onto an edge: added and inserted as one step (just added if it cannot go in)."""
+        with self._macro(f"Insert {node_type}"):
+            node_id = self.add_node(node_type, position)
+            if node_id:
+                problem = self.insert_problem(node_id, source, target)
+                if problem is None:
+                    index = self.graph.inputs[target].index(source)
+                    self._push(cmd.Disconnect(self.graph, source, target))
+                    self._push(cmd.Connect(self.graph, source, node_id))
+                    self._push(cmd.Connect(self.graph, node_id, target, index))
+                else:
+                    self.refused.emit(f"Added {node_id} but not into {source} → {target}: {problem}")
+        return node_id
+
+    # -- fragments ------------------------------------------------------------------
+    def copy_text(self, ids: Iterable[str]) -> str:
+        return copy_fragment(self.graph, ids)
+
+    def apply_fragment(self, fragment: Fragment, at: tuple[float, float] | None, text: str) -> list[str]:
+        if at is not None:
+            fragment = fragment.moved_to(*snap(at))
+        with self._macro(text):
+            for node in fragment.nodes:
+                self._push(cmd.AddNode(self.graph, node.id, node.type, node.params, fragment.layout.get(node.id)))
+            for source, target in fragment.edges:
+                self._push(cmd.Connect(self.graph, source, target))
+        return fragment.ids
+
+    def paste_text(self, text: str, at: tuple[float, float] | None = None) -> list[str] | None:
+        """Paste format-1 text (from the clipboard) as new nodes with fresh ids; None when refused."""
+        fragment, problems = parse_fragment(text, self.graph.nodes)
+        if fragment is None:
+            first = problems[0] if problems else None
+            where = f"line {first.line}: " if first and first.line else ""
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.refused.emit(f"Cannot paste: {where}{first.message if first else 'not a graph'}{more}")
+            return None
+        ids = self.apply_fragment(fragment, at, f"Paste {len(fragment.nodes)} node" + "s" * (len(fragment.nodes) > 1))
+        if fragment.renamed:
+            self.message.emit("Pasted with new ids: " + ", ".join(f"{a} → {b}" for a, b in fragment.renamed.items()))
+        return ids
+
+    def duplicate(self, ids: Iterable[str], offset: tuple[float, float] = (40, 40)) -> list[str] | None:
+        ids = [n for n in self.graph.nodes if n in set(ids)]
+        if not ids:
+            return None
+        fragment, _ = parse_fragment(self.copy_text(ids), self.graph.nodes)
+        if fragment is None:
+            return None
+        left = min(self.graph.layout.get(n, (0, 0))[0] for n in ids) + offset[0]
+        top = min(self.graph.layout.get(n, (0, 0))[1] for n in ids) + offset[1]
+        return self.apply_fragment(fragment, (left, top), f"Duplicate {len(ids)} node" + "s" * (len(ids) > 1))
+
+    def insert_template(self, name: str, at: tuple[float, float]) -> list[str] | None:
+        try:
+            fragment = template_fragment(name, self.graph.nodes)
+        except GraphError as exc:
+            self.refused.emit(str(exc))
+            return None
+        return self.apply_fragment(fragment, at, f"Insert {name}")
+
+    def auto_layout(self, ids: Iterable[str] | None = None) -> None:
+        """Lay out the graph (or the given nodes) left to right, as one undo step."""
+        if ids is None:
+            positions = layered_layout(self.graph)
+        else:
+            chosen = list(ids)
+            if not chosen:
+                return
+            xs = [self.graph.layout.get(n, (0, 0)) for n in chosen]
+            positions = layered_layout(self.graph, chosen, (min(x for x, _ in xs), min(y for _, y in xs)))
+        self.move(positions, "Auto-layout")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return list(a) == list(b)
+    return a == b and type(a) is type(b) or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b)

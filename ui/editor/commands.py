@@ -1,0 +1,180 @@
+"""Undoable edits: each QUndoCommand makes one change through the Graph's own methods.
+
+Commands hold node ids and values, never graphics items, so undo and redo work
+whatever the views have rebuilt in between. Compound edits (delete a selection,
+paste, insert on an edge, a template) are QUndoStack macros of these commands,
+so each is one step for the user. Ids stay valid across undo/redo because
+renames are commands too.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from PySide6.QtGui import QUndoCommand
+
+from nodetrainer.graph import Graph
+
+MERGE_PARAMS = 1001
+
+
+class AddNode(QUndoCommand):
+    def __init__(self, graph: Graph, node_id: str, node_type: str, params: dict[str, Any],
+                 position: tuple[float, float] | None, index: int | None = None) -> None:
+        super().__init__(f"Add {node_id}")
+        self.graph, self.node_id, self.node_type = graph, node_id, node_type
+        self.params, self.position, self.index = copy.deepcopy(params), position, index
+
+    def redo(self) -> None:
+        self.graph.add_node(self.node_id, self.node_type, copy.deepcopy(self.params), self.position, self.index)
+
+    def undo(self) -> None:
+        self.graph.remove_node(self.node_id)
+
+
+class RemoveNode(QUndoCommand):
+    """Removes a node with its edges; undo puts back the node at its place in file order,
+    its inputs in order, and its place among each consumer's inputs."""
+
+    def __init__(self, graph: Graph, node_id: str) -> None:
+        super().__init__(f"Delete {node_id}")
+        self.graph, self.node_id = graph, node_id
+
+    def redo(self) -> None:
+        g, n = self.graph, self.node_id
+        node = g.nodes[n]
+        self.node_type, self.params = node.type, copy.deepcopy(node.params)
+        self.index = list(g.nodes).index(n)
+        self.position = g.layout.get(n)
+        self.sources = list(g.inputs.get(n, []))
+        self.consumers = [(t, g.inputs[t].index(n)) for t in g.nodes if n in g.inputs.get(t, [])]
+        g.remove_node(n)
+
+    def undo(self) -> None:
+        g, n = self.graph, self.node_id
+        if self.node_type in _registry():
+            g.add_node(n, self.node_type, copy.deepcopy(self.params), self.position, self.index)
+        else:  # a node of an unknown type read from a broken file: put it back as it was
+            _restore_unknown(g, n, self.node_type, self.params, self.position, self.index)
+        for source in self.sources:
+            _attach(g, source, n, None)
+        for target, index in sorted(self.consumers, key=lambda ti: ti[1]):
+            _attach(g, n, target, index)
+
+
+class Connect(QUndoCommand):
+    def __init__(self, graph: Graph, source: str, target: str, index: int | None = None) -> None:
+        super().__init__(f"Connect {source} → {target}")
+        self.graph, self.source, self.target, self.index = graph, source, target, index
+
+    def redo(self) -> None:
+        self.graph.connect(self.source, self.target, self.index)
+
+    def undo(self) -> None:
+        self.graph.disconnect(self.source, self.target)
+
+
+class Disconnect(QUndoCommand):
+    def __init__(self, graph: Graph, source: str, target: str) -> None:
+        super().__init__(f"Disconnect {source} → {target}")
+        self.graph, self.source, self.target = graph, source, target
+        self.index: int | None = None
+
+    def redo(self) -> None:
+        self.index = self.graph.disconnect(self.source, self.target)
+
+    def undo(self) -> None:
+        _attach(self.graph, self.source, self.target, self.index)
+
+
+class SetParams(QUndoCommand):
+    """Replaces a node's parameters; consecutive edits of the same parameter merge into one step."""
+
+    def __init__(self, graph: Graph, node_id: str, old: dict[str, Any], new: dict[str, Any], key: str = "") -> None:
+        super().__init__(f"Edit {node_id}.{key}" if key else f"Edit {node_id}")
+        self.graph, self.node_id, self.key = graph, node_id, key
+        self.old, self.new = copy.deepcopy(old), copy.deepcopy(new)
+
+    def id(self) -> int:
+        return MERGE_PARAMS
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetParams) or other.node_id != self.node_id or other.key != self.key or not self.key:
+            return False
+        self.new = copy.deepcopy(other.new)
+        return True
+
+    def redo(self) -> None:
+        self.graph.set_params(self.node_id, copy.deepcopy(self.new))
+
+    def undo(self) -> None:
+        self.graph.set_params(self.node_id, copy.deepcopy(self.old))
+
+
+class Rename(QUndoCommand):
+    def __init__(self, graph: Graph, old: str, new: str) -> None:
+        super().__init__(f"Rename {old} to {new}")
+        self.graph, self.old, self.new = graph, old, new
+
+    def redo(self) -> None:
+        self.graph.rename_node(self.old, self.new)
+
+    def undo(self) -> None:
+        self.graph.rename_node(self.new, self.old)
+
+
+class Move(QUndoCommand):
+    """Moves any number of nodes: one step for a drag of a whole selection, or an auto-layout."""
+
+    def __init__(self, graph: Graph, moves: dict[str, tuple[tuple[float, float] | None, tuple[float, float]]],
+                 text: str = "") -> None:
+        super().__init__(text or (f"Move {next(iter(moves))}" if len(moves) == 1 else f"Move {len(moves)} nodes"))
+        self.graph, self.moves = graph, dict(moves)
+
+    def redo(self) -> None:
+        for node_id, (_, new) in self.moves.items():
+            self.graph.move(node_id, new)
+
+    def undo(self) -> None:
+        for node_id, (old, new) in self.moves.items():
+            if old is None:  # it had no position: keep the new one (the editor places every node)
+                continue
+            self.graph.move(node_id, old)
+
+
+class SetSection(QUndoCommand):
+    def __init__(self, graph: Graph, section: str, old: Any, new: Any) -> None:
+        super().__init__(f"Edit {section}")
+        self.graph, self.section, self.old, self.new = graph, section, copy.deepcopy(old), copy.deepcopy(new)
+
+    def redo(self) -> None:
+        self.graph.set_section(self.section, copy.deepcopy(self.new))
+
+    def undo(self) -> None:
+        self.graph.set_section(self.section, copy.deepcopy(self.old))
+
+
+def _registry():
+    from nodetrainer.layers import REGISTRY
+    return REGISTRY
+
+
+def _attach(graph: Graph, source: str, target: str, index: int | None) -> None:
+    """Put back an edge as it was, even one the model would refuse now (e.g. from a broken file)."""
+    if graph.connection_problem(source, target) is None:
+        graph.connect(source, target, index)
+        return
+    sources = graph.inputs[target]
+    sources.insert(len(sources) if index is None else index, source)
+    graph._emit("edge_added", target, source)  # noqa: SLF001 - restoring exactly what was removed
+
+
+def _restore_unknown(graph: Graph, node_id: str, node_type: str, params: dict, position, index: int) -> None:
+    from nodetrainer.graph import Node
+    items = list(graph.nodes.items())
+    items.insert(index, (node_id, Node(node_id, node_type, params)))
+    graph.nodes = dict(items)
+    graph.inputs[node_id] = []
+    if position is not None:
+        graph.layout[node_id] = position
+    graph._emit("node_added", node_id)  # noqa: SLF001

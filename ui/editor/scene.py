@@ -1,0 +1,356 @@
+"""The canvas scene: mirrors the document's Graph as items and turns mouse gestures into document edits.
+
+The scene subscribes to the Graph and updates only the items an event touches
+(a 1,000-node graph is rebuilt only on open). After each validation it refreshes
+node labels (output shape, parameter count) and problem badges from the report,
+touching only items whose text changed. Gestures: a palette drop adds a node (on
+an edge: inserts it), a drag from a port connects on release, dragging nodes is
+one Move step on release, and a lone unconnected node dropped on an edge is
+inserted into it.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
+
+from nodetrainer.graph import GraphEvent
+from nodetrainer.layers import REGISTRY
+from nodetrainer.validate import Report
+
+from ..document import Document
+from .items import (ABBREVIATIONS, NODE_H, NODE_W, EdgeItem, NodeItem, PortItem, WireItem, fmt_count, fmt_value,
+                    port_point)
+
+MIME_TYPE = "application/x-nodetrainer-type"
+MIME_TEMPLATE = "application/x-nodetrainer-template"
+SNAP_RADIUS = 24.0
+
+
+class GraphScene(QGraphicsScene):
+    fileDropped = Signal(str)
+
+    def __init__(self, document: Document, parent=None) -> None:
+        super().__init__(parent)
+        self.doc = document
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[tuple[str, str], EdgeItem] = {}
+        self.wire: WireItem | None = None
+        self.wire_port: PortItem | None = None
+        self._press_positions: dict[str, QPointF] | None = None
+        self._edge_hint: EdgeItem | None = None
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        document.graph.subscribe(self._on_event)
+        document.validated.connect(self.apply_report)
+        self.rebuild()
+
+    # -- mirroring the graph ----------------------------------------------------------------
+    def rebuild(self) -> None:
+        self.wire = None
+        self.wire_port = None
+        self._edge_hint = None
+        self.clear()
+        self.nodes.clear()
+        self.edges.clear()
+        g = self.doc.graph
+        for node_id in g.nodes:
+            self._add_node_item(node_id)
+        for source, target in g.edges():
+            self._add_edge_item(source, target)
+        self.apply_report(self.doc.report)
+        self._fit_rect()
+
+    def _fit_rect(self) -> None:
+        rect = self.itemsBoundingRect() if self.nodes else QRectF(-400, -300, 800, 600)
+        self.setSceneRect(rect.adjusted(-2000, -2000, 2000, 2000))
+
+    def _add_node_item(self, node_id: str) -> NodeItem:
+        node = self.doc.graph.nodes[node_id]
+        spec = node.spec
+        item = NodeItem(node_id, node.type, spec.category if spec else "unknown",
+                        multi_input=bool(spec and spec.multi_input), has_input=not (spec and spec.max_inputs == 0))
+        item.set_content(params_text=self._params_text(node_id))
+        x, y = self.doc.graph.layout.get(node_id, (0.0, 0.0))
+        item.setPos(x, y)
+        self.addItem(item)
+        self.nodes[node_id] = item
+        return item
+
+    def _add_edge_item(self, source: str, target: str) -> None:
+        if source in self.nodes and target in self.nodes and (source, target) not in self.edges:
+            edge = EdgeItem(self.nodes[source], self.nodes[target])
+            self.addItem(edge)
+            self.edges[(source, target)] = edge
+
+    def _remove_edge_item(self, key: tuple[str, str]) -> None:
+        edge = self.edges.pop(key, None)
+        if edge is not None:
+            if edge is self._edge_hint:
+                self._edge_hint = None
+            edge.detach()
+            self.removeItem(edge)
+
+    def _params_text(self, node_id: str) -> str:
+        node = self.doc.graph.nodes[node_id]
+        spec = node.spec
+        if spec is None:
+            return "unknown type"
+        shown = [k for k in spec.key_params] + [k for k in node.params if k not in spec.key_params and k != "init"]
+        parts = []
+        for key in shown:
+            if key in node.params:
+                parts.append(f"{ABBREVIATIONS.get(key, key)} {fmt_value(node.params[key])}")
+            elif key in spec.key_params:
+                param = spec.param_map[key]
+                parts.append(f"{ABBREVIATIONS.get(key, key)} " + ("?" if param.required else fmt_value(param.default)))
+        if "init" in node.params:
+            parts.append(f"init {node.params['init']}")
+        return "  ".join(parts) if parts else spec.doc.split(":")[0].split(".")[0]
+
+    def _on_event(self, event: GraphEvent) -> None:
+        kind, node_id, other = event.kind, event.node, event.other
+        if kind == "replaced":
+            self.rebuild()
+        elif kind == "node_added":
+            self._add_node_item(node_id)
+        elif kind == "node_removed":
+            item = self.nodes.pop(node_id, None)
+            for key in [k for k in self.edges if node_id in k]:
+                self._remove_edge_item(key)
+            if item is not None:
+                self.removeItem(item)
+        elif kind == "node_changed":
+            if node_id in self.nodes:
+                self.nodes[node_id].set_content(params_text=self._params_text(node_id))
+        elif kind == "node_renamed":
+            item = self.nodes.pop(other, None)
+            if item is not None:
+                self.nodes[node_id] = item
+                item.set_id(node_id)
+                for key in [k for k in self.edges if other in k]:
+                    edge = self.edges.pop(key)
+                    self.edges[edge.key] = edge
+                    edge.adjust()
+        elif kind == "edge_added":
+            self._add_edge_item(other, node_id)
+        elif kind == "edge_removed":
+            self._remove_edge_item((other, node_id))
+        elif kind == "moved":
+            item = self.nodes.get(node_id)
+            if item is not None:
+                x, y = self.doc.graph.layout[node_id]
+                if item.pos() != QPointF(x, y):
+                    item.setPos(x, y)
+
+    def apply_report(self, report: Report) -> None:
+        """Output shapes, parameter counts and problem badges from the latest validation."""
+        tensors = report.shapes.tensors
+        counts = {row.id: row.params for row in self.doc.summary().rows} if tensors else {}
+        by_node: dict[str, list[str]] = {}
+        for problem in self.doc.problems:
+            if problem.node is not None:
+                by_node.setdefault(problem.node, []).append(problem.message)
+        for node_id, item in self.nodes.items():
+            tensor = tensors.get(node_id)
+            shape = "×".join(str(d) for d in tensor.shape) if tensor is not None else ""
+            if tensor is not None and tensor.dtype != "float32":
+                shape += f" {tensor.dtype}"
+            count = counts.get(node_id, 0)
+            item.set_content(shape_text=shape, count_text=f"{fmt_count(count)} params" if count else "",
+                             problems=by_node.get(node_id, []))
+
+    # -- queries -------------------------------------------------------------------------
+    def selected_ids(self) -> list[str]:
+        chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        return [n for n in self.doc.graph.nodes if n in chosen]
+
+    def selected_edges(self) -> list[tuple[str, str]]:
+        return [i.key for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_ids(self, ids) -> None:
+        ids = set(ids)
+        self.clearSelection()
+        for node_id in ids:
+            item = self.nodes.get(node_id)
+            if item is not None:
+                item.setSelected(True)
+
+    def edge_at(self, pos: QPointF, exclude: str | None = None) -> EdgeItem | None:
+        for item in self.items(QRectF(pos.x() - 6, pos.y() - 6, 12, 12), Qt.ItemSelectionMode.IntersectsItemShape):
+            if isinstance(item, EdgeItem) and exclude not in item.key:
+                return item
+        return None
+
+    def port_near(self, pos: QPointF, want_output: bool) -> PortItem | None:
+        """The port of the wanted kind under `pos`, the nearest within the snap radius, or the matching
+        port of the node under `pos`."""
+        best, best_d = None, SNAP_RADIUS
+        area = QRectF(pos.x() - SNAP_RADIUS, pos.y() - SNAP_RADIUS, 2 * SNAP_RADIUS, 2 * SNAP_RADIUS)
+        for item in self.items(area):
+            if isinstance(item, PortItem) and item.is_output == want_output:
+                d = (item.scenePos() - pos).manhattanLength()
+                if d < best_d:
+                    best, best_d = item, d
+        if best is None:
+            for item in self.items(pos):
+                if isinstance(item, NodeItem):
+                    return item.output_port if want_output else item.input_port
+        return best
+
+    # -- adding from the palette ------------------------------------------------------------
+    def drop_mime(self, mime: QMimeData, pos: QPointF) -> list[str]:
+        """What a drop from the palette does: a node type, or a template. Returns the new ids."""
+        ids: list[str] = []
+        if mime.hasFormat(MIME_TYPE):
+            node_type = bytes(mime.data(MIME_TYPE)).decode()
+            top_left = (pos.x() - NODE_W / 2, pos.y() - NODE_H / 2)
+            edge = self.edge_at(pos)
+            if edge is not None and node_type in REGISTRY:
+                node_id = self.doc.add_on_edge(node_type, top_left, *edge.key)
+            else:
+                node_id = self.doc.add_node(node_type, top_left)
+            ids = [node_id] if node_id else []
+        elif mime.hasFormat(MIME_TEMPLATE):
+            name = bytes(mime.data(MIME_TEMPLATE)).decode()
+            ids = self.doc.insert_template(name, (pos.x() - NODE_W / 2, pos.y() - NODE_H / 2)) or []
+        if ids:
+            self.select_ids(ids)
+        return ids
+
+    def _accepts(self, mime: QMimeData) -> bool:
+        return mime.hasFormat(MIME_TYPE) or mime.hasFormat(MIME_TEMPLATE) or mime.hasUrls()
+
+    def dragEnterEvent(self, event) -> None:
+        if self._accepts(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if self._accepts(event.mimeData()):
+            if event.mimeData().hasFormat(MIME_TYPE):
+                self._set_edge_hint(self.edge_at(event.scenePos()))
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event) -> None:
+        self._set_edge_hint(None)
+
+    def dropEvent(self, event) -> None:
+        self._set_edge_hint(None)
+        mime = event.mimeData()
+        if mime.hasUrls():
+            for url in mime.urls():
+                if url.isLocalFile():
+                    self.fileDropped.emit(url.toLocalFile())
+                    break
+            event.acceptProposedAction()
+            return
+        self.drop_mime(mime, event.scenePos())
+        event.acceptProposedAction()
+
+    def _set_edge_hint(self, edge: EdgeItem | None) -> None:
+        if edge is self._edge_hint:
+            return
+        if self._edge_hint is not None:
+            self._edge_hint.highlight = False
+            self._edge_hint.update()
+        self._edge_hint = edge
+        if edge is not None:
+            edge.highlight = True
+            edge.update()
+
+    # -- wiring ----------------------------------------------------------------------------
+    def begin_wire(self, port: PortItem) -> None:
+        self.cancel_wire()
+        self.wire_port = port
+        self.wire = WireItem()
+        self.addItem(self.wire)
+        start = port.scenePos()
+        self.wire.set_ends(start, start, port.is_output)
+
+    def update_wire(self, pos: QPointF) -> None:
+        if self.wire is None or self.wire_port is None:
+            return
+        target = self.port_near(pos, not self.wire_port.is_output)
+        end = target.scenePos() if target is not None else pos
+        self.wire.set_ends(self.wire_port.scenePos(), end, self.wire_port.is_output)
+
+    def cancel_wire(self) -> None:
+        if self.wire is not None:
+            self.removeItem(self.wire)
+        self.wire = None
+        self.wire_port = None
+
+    def end_wire(self, pos: QPointF) -> bool:
+        """Connect from the port the wire started at to the port (or node) at `pos`."""
+        port = self.wire_port
+        self.cancel_wire()
+        if port is None:
+            return False
+        other = self.port_near(pos, not port.is_output)
+        if other is not None:
+            node_id = other.node.node_id
+        else:  # on a node without that kind of port (an Input's missing input): let the model say why
+            node = next((i for i in self.items(pos) if isinstance(i, NodeItem)), None)
+            if node is None:
+                return False
+            node_id = node.node_id
+        if port.is_output:
+            return self.doc.connect(port.node.node_id, node_id)
+        return self.doc.connect(node_id, port.node.node_id)
+
+    # -- moving ----------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self.wire is None:
+            self._press_positions = {i.node_id: i.pos() for i in self.selectedItems() if isinstance(i, NodeItem)}
+
+    def mouseMoveEvent(self, event) -> None:
+        super().mouseMoveEvent(event)
+        if self._press_positions and event.buttons() & Qt.MouseButton.LeftButton:
+            lone = self._lone_free_node()
+            self._set_edge_hint(self.edge_at(lone.center(), lone.node_id) if lone else None)
+
+    def mouseReleaseEvent(self, event) -> None:
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self._press_positions is not None:
+            self.finish_move()
+
+    def _lone_free_node(self) -> NodeItem | None:
+        """The one node being dragged, when it has no edges (so it can go into an edge)."""
+        if not self._press_positions or len(self._press_positions) != 1:
+            return None
+        item = self.nodes.get(next(iter(self._press_positions)))
+        return item if item is not None and not item.edges else None
+
+    def begin_move(self) -> None:
+        self._press_positions = {i.node_id: i.pos() for i in self.selectedItems() if isinstance(i, NodeItem)}
+
+    def finish_move(self) -> None:
+        """Turn where the dragged nodes ended up into one undoable step (or an insertion into an edge)."""
+        pressed, self._press_positions = self._press_positions or {}, None
+        hint = self._edge_hint
+        self._set_edge_hint(None)
+        moved = {n: (self.nodes[n].pos().x(), self.nodes[n].pos().y())
+                 for n, p in pressed.items() if n in self.nodes and self.nodes[n].pos() != p}
+        if not moved:
+            return
+        if len(moved) == 1 and hint is not None and len(pressed) == 1:
+            node_id = next(iter(moved))
+            if self.doc.insert_on_edge(node_id, *hint.key, position=moved[node_id]):
+                return
+        self.doc.move(moved)
+        # snapping may leave an item off its model position when nothing changed in the model
+        for n in moved:
+            if n in self.nodes:
+                x, y = self.doc.graph.layout[n]
+                self.nodes[n].setPos(x, y)
+
+    def items_rect(self, ids=None) -> QRectF:
+        items = [self.nodes[n] for n in (ids if ids is not None else self.nodes) if n in self.nodes]
+        rect = QRectF()
+        for item in items:
+            rect = rect.united(item.sceneBoundingRect())
+        return rect

@@ -1,0 +1,526 @@
+"""The main window: canvas in the middle, palette, inspector, problems, summary and code around it.
+
+The window wires the panels to one `Document` and owns the file actions: New,
+Open, Open Example, recent files, Save (atomic), Save As, Export as Python, the
+title with the graph's name and an unsaved-changes mark, a prompt before losing
+changes, YAML files dropped on the window, and autosave with an offer to restore
+after a crash. Questions to the user go through `ask_*` methods so tests (and
+scripts) can answer them without a modal dialog.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
+                               QToolBar, QWidget)
+
+from nodetrainer.errors import GraphError
+from nodetrainer.export import export_python
+from nodetrainer.graphfile import atomic_write_text
+
+from . import theme
+from .document import Document
+from .editor.items import NODE_H, NODE_W, fmt_count
+from .editor.scene import GraphScene
+from .editor.view import GraphView
+from .panels.code import CodeView
+from .panels.inspector import Inspector
+from .panels.palette import Palette
+from .panels.problems import ProblemsPanel
+from .panels.summary import SummaryPanel
+from .recovery import Autosave, Orphan, find_orphans
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "graphs"
+ICONS = ROOT / "resources" / "icons"
+MAX_RECENT = 8
+FILE_FILTER = "NodeTrainer graphs (*.yaml *.yml);;All files (*)"
+
+
+def icon(name: str) -> QIcon:
+    path = ICONS / f"{name}.svg"
+    return QIcon(str(path)) if path.exists() else QIcon()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, recovery_dir: Path | None = None,
+                 autosave_ms: int | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("NodeTrainer", "NodeTrainer")
+        self.setWindowIcon(icon("app"))
+        self.resize(1440, 900)
+        self.setAcceptDrops(True)
+        self.doc = Document(self)
+        self.scene = GraphScene(self.doc, self)
+        self.view = GraphView(self.scene, self)
+        self.setCentralWidget(self.view)
+        self.autosave = Autosave(self.doc, recovery_dir, autosave_ms or 30_000, self)
+        self.recovery_dir = self.autosave.directory
+
+        self.palette = Palette(self)
+        self.inspector = Inspector(self.doc, self)
+        self.problems = ProblemsPanel(self.doc, self)
+        self.summary = SummaryPanel(self.doc, self)
+        self.code = CodeView(self.doc, self)
+        self._docks()
+        self._actions()
+        self._menus()
+        self._toolbar()
+        self._status()
+
+        self.doc.refused.connect(self.show_refusal)
+        self.doc.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.doc.validated.connect(self._validated)
+        self.doc.pathChanged.connect(self.update_title)
+        self.doc.loaded.connect(self._loaded)
+        self.doc.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())
+        self.doc.graph.subscribe(self._graph_event)
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.scene.fileDropped.connect(self.open_dropped)
+        self.palette.activated.connect(self._palette_activated)
+        self.problems.nodeActivated.connect(self.reveal_node)
+        self.problems.countChanged.connect(self._problem_count)
+        self.summary.nodeActivated.connect(self.reveal_node)
+        theme.manager().changed.connect(self._theme_changed)
+        self.update_title()
+        self._validated(self.doc.report)
+        self._problem_count(len(self.doc.problems))
+
+    # -- layout ------------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _docks(self) -> None:
+        self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.palette_dock = self._dock("Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea, "palette")
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea, "inspector")
+        self.problems_dock = self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea, "problems")
+        self.summary_dock = self._dock("Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea, "summary")
+        self.code_dock = self._dock("Code", self.code, Qt.DockWidgetArea.RightDockWidgetArea, "code")
+        self.tabifyDockWidget(self.problems_dock, self.summary_dock)
+        self.tabifyDockWidget(self.inspector_dock, self.code_dock)
+        self.problems_dock.raise_()
+        self.inspector_dock.raise_()
+        self._sized = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._sized:
+            self._sized = True
+            self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 340], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+
+    def _action(self, text: str, slot, shortcut=None, icon_name: str | None = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, (list, tuple)):
+                action.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.act_new = self._action("&New", self.new_file, K.New, "new", "Start an empty graph")
+        self.act_open = self._action("&Open…", self.open_dialog, K.Open, "open", "Open a graph file")
+        self.act_save = self._action("&Save", self.save, K.Save, "save", "Save the graph")
+        self.act_save_as = self._action("Save &As…", self.save_as, K.SaveAs)
+        self.act_export = self._action("&Export as Python…", self.export_python, "Ctrl+E", "export",
+                                       "Write the generated PyTorch module to a file")
+        self.act_quit = self._action("&Quit", self.close, K.Quit)
+        self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts(QKeySequence.keyBindings(K.Undo))
+        self.act_undo.setIcon(icon("undo"))
+        self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts(QKeySequence.keyBindings(K.Redo))
+        self.act_redo.setIcon(icon("redo"))
+        self.addActions([self.act_undo, self.act_redo])
+        self.act_cut = self._action("Cu&t", self.cut, K.Cut)
+        self.act_copy = self._action("&Copy", self.copy, K.Copy)
+        self.act_paste = self._action("&Paste", self.paste, K.Paste)
+        self.act_duplicate = self._action("D&uplicate", self.duplicate, "Ctrl+D")
+        self.act_delete = self._action("&Delete", self.delete_selection, [QKeySequence(K.Delete), "Backspace"])
+        self.act_select_all = self._action("Select &All", self.select_all, K.SelectAll)
+        self.act_layout = self._action("Auto-&layout", self.auto_layout, "Ctrl+L", "layout",
+                                       "Lay out the graph (or the selection) left to right")
+        self.act_fit = self._action("&Fit to window", lambda: self.view.fit(), "F", "fit", "Show the whole graph")
+        self.act_zoom_in = self._action("Zoom &in", lambda: self.view.zoom_by(1.25), K.ZoomIn)
+        self.act_zoom_out = self._action("Zoom &out", lambda: self.view.zoom_by(0.8), K.ZoomOut)
+        self.act_quick_add = self._action("&Add node…", lambda: self.view.open_quick_add(), None, None,
+                                          "Search for a node type to add (Tab on the canvas)")
+        for a in (self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete, self.act_fit):
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.view.addAction(a)
+
+    def _menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.act_new, self.act_open])
+        self.examples_menu = file_menu.addMenu("Open &Example")
+        for path in sorted(EXAMPLES.glob("*.yaml")):
+            action = self.examples_menu.addAction(path.stem.replace("_", " "))
+            action.triggered.connect(lambda _c=False, p=path: self.open_example(p))
+        self.examples_menu.setEnabled(bool(self.examples_menu.actions()))
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_save, self.act_save_as, self.act_export])
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+
+        edit = bar.addMenu("&Edit")
+        edit.addActions([self.act_undo, self.act_redo])
+        edit.addSeparator()
+        edit.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
+        edit.addSeparator()
+        edit.addActions([self.act_select_all, self.act_quick_add])
+        templates = edit.addMenu("Insert &Template")
+        from nodetrainer.templates import TEMPLATES
+        for name in TEMPLATES:
+            action = templates.addAction(name)
+            action.triggered.connect(lambda _c=False, n=name: self._palette_activated("template", n))
+
+        view = bar.addMenu("&View")
+        view.addActions([self.act_fit, self.act_zoom_in, self.act_zoom_out, self.act_layout])
+        view.addSeparator()
+        theme_menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        current = self.settings.value("theme", "system")
+        for mode in theme.MODES:
+            action = theme_menu.addAction(mode.capitalize())
+            action.setCheckable(True)
+            action.setChecked(mode == current)
+            group.addAction(action)
+            action.triggered.connect(lambda _c=False, m=mode: self.set_theme(m))
+        view.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.code_dock):
+            view.addAction(dock.toggleViewAction())
+
+    def _toolbar(self) -> None:
+        bar = QToolBar("Main", self)
+        bar.setObjectName("main_toolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        bar.addActions([self.act_new, self.act_open, self.act_save])
+        bar.addSeparator()
+        bar.addActions([self.act_undo, self.act_redo])
+        bar.addSeparator()
+        bar.addActions([self.act_layout, self.act_fit, self.act_export])
+        self.addToolBar(bar)
+
+    def _status(self) -> None:
+        self.validity = QLabel()
+        self.validity.setContentsMargins(6, 0, 6, 0)
+        self.zoom_label = QLabel("100%")
+        self.statusBar().addPermanentWidget(self.validity)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self.view.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+
+    # -- reactions -------------------------------------------------------------------------
+    def show_refusal(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10000)
+
+    def _validated(self, _report) -> None:
+        problems = self.doc.problems
+        nodes = len(self.doc.graph.nodes)
+        if problems:
+            self.validity.setText(f"<span style='color:{theme.current().error.name()}'>"
+                                  f"⚠ {len(problems)} problem{'s' * (len(problems) != 1)}</span> · {nodes} nodes")
+        else:
+            summary = self.doc.summary()
+            self.validity.setText(f"✓ valid · {nodes} nodes · {fmt_count(summary.total_params)} parameters")
+
+    def _problem_count(self, count: int) -> None:
+        self.problems_dock.setWindowTitle(f"Problems ({count})" if count else "Problems")
+
+    def _graph_event(self, event) -> None:
+        if event.kind == "settings_changed" and event.other == "name":
+            self.update_title()
+
+    def _loaded(self) -> None:
+        self.update_title()
+        QTimer.singleShot(0, self.view.fit)
+        self.view.fit()
+
+    def _selection_changed(self) -> None:
+        try:
+            ids = self.scene.selected_ids()
+        except RuntimeError:
+            return
+        self.inspector.show_selection(ids)
+
+    def _palette_activated(self, kind: str, name: str) -> None:
+        center = self.view.mapToScene(self.view.viewport().rect().center())
+        pos = (center.x() - NODE_W / 2, center.y() - NODE_H / 2)
+        if kind == "template":
+            ids = self.doc.insert_template(name, pos) or []
+        else:
+            selected = self.scene.selected_ids()
+            node_id = self.doc.add_node(name, pos, connect_from=selected[0] if len(selected) == 1 else None)
+            ids = [node_id] if node_id else []
+        self.scene.select_ids(ids)
+
+    def reveal_node(self, node_id: str) -> None:
+        if node_id in self.scene.nodes:
+            self.scene.select_ids([node_id])
+            self.view.center_on_node(node_id)
+
+    def set_theme(self, mode: str) -> None:
+        self.settings.setValue("theme", mode)
+        theme.manager().set_mode(mode)
+
+    def _theme_changed(self) -> None:
+        self._validated(None)
+        self.inspector.show_node(self.inspector.node_id)
+
+    def update_title(self) -> None:
+        g = self.doc.graph
+        self.setWindowTitle(f"{g.name} — {self.doc.display_name}[*] — NodeTrainer")
+        self.setWindowModified(self.doc.modified)
+
+    # -- edit actions --------------------------------------------------------------------------
+    def _canvas_focus(self) -> bool:
+        return True
+
+    def delete_selection(self) -> None:
+        self.doc.remove(self.scene.selected_ids(), self.scene.selected_edges())
+
+    def copy(self) -> str | None:
+        ids = self.scene.selected_ids()
+        if not ids:
+            return None
+        text = self.doc.copy_text(ids)
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage(f"Copied {len(ids)} node{'s' * (len(ids) != 1)} as YAML", 4000)
+        return text
+
+    def cut(self) -> None:
+        ids = self.scene.selected_ids()
+        if self.copy() is not None:
+            self.doc.remove(ids)
+
+    def paste(self, at: QPointF | None = None) -> list[str] | None:
+        text = QGuiApplication.clipboard().text()
+        where = at if at is not None else self.view.cursor_scene_pos()
+        ids = self.doc.paste_text(text, (where.x() - NODE_W / 2, where.y() - NODE_H / 2))
+        if ids:
+            self.scene.select_ids(ids)
+        return ids
+
+    def duplicate(self) -> None:
+        ids = self.doc.duplicate(self.scene.selected_ids())
+        if ids:
+            self.scene.select_ids(ids)
+
+    def select_all(self) -> None:
+        for item in self.scene.nodes.values():
+            item.setSelected(True)
+
+    def auto_layout(self) -> None:
+        ids = self.scene.selected_ids()
+        self.doc.auto_layout(ids if len(ids) > 1 else None)
+        if len(ids) <= 1:
+            self.view.fit()
+
+    # -- files -------------------------------------------------------------------------------
+    def ask_save_changes(self) -> str:
+        """'save', 'discard' or 'cancel' (tests replace this)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"Save the changes to {self.doc.display_name} first?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
+            QMessageBox.StandardButton(answer), "cancel")
+
+    def ask_open_path(self) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open graph", self._dialog_dir(), FILE_FILTER)
+        return path or None
+
+    def ask_save_path(self, title: str = "Save graph as", suggestion: str | None = None,
+                      file_filter: str = FILE_FILTER) -> str | None:
+        start = suggestion or str(Path(self._dialog_dir()) / f"{self.doc.graph.name}.yaml")
+        path, _ = QFileDialog.getSaveFileName(self, title, start, file_filter)
+        return path or None
+
+    def ask_restore(self, orphan: Orphan) -> bool:
+        name = orphan.original.name if orphan.original else "an untitled graph"
+        answer = QMessageBox.question(
+            self, "Restore unsaved work?",
+            f"NodeTrainer did not close normally. Restore the unsaved changes to {name}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _dialog_dir(self) -> str:
+        if self.doc.path is not None:
+            return str(self.doc.path.parent)
+        return str(self.settings.value("last_dir", str(EXAMPLES if EXAMPLES.is_dir() else Path.home())))
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current document."""
+        if not self.doc.modified:
+            return True
+        answer = self.ask_save_changes()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_file(self) -> None:
+        if self.maybe_save():
+            self.doc.new()
+
+    def open_dialog(self) -> None:
+        if self.maybe_save():
+            path = self.ask_open_path()
+            if path:
+                self.open_path(path, ask=False)
+
+    def open_example(self, path: Path) -> None:
+        self.open_path(path)
+
+    def open_dropped(self, path: str) -> None:
+        if path.lower().endswith((".yaml", ".yml")):
+            self.open_path(path)
+        else:
+            self.show_refusal(f"Not a graph file: {Path(path).name} (graph files end in .yaml)")
+
+    def open_path(self, path: str | Path, ask: bool = True) -> bool:
+        """Open a file (asking first about unsaved changes); a broken file opens as far as it can be
+        read and lists its problems. Returns True when the file opened without problems."""
+        if ask and not self.maybe_save():
+            return False
+        path = Path(path)
+        problems = self.doc.open(path)
+        if not problems:
+            self._add_recent(path)
+            self.statusBar().showMessage(f"Opened {path.name}", 5000)
+            return True
+        self.problems_dock.raise_()
+        self.show_refusal(f"{path.name} has {len(problems)} problem{'s' * (len(problems) != 1)}; "
+                          "see the Problems panel. Save As writes a corrected copy.")
+        return False
+
+    def save(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        suggestion = str(self.doc.origin) if self.doc.origin else None
+        path = self.ask_save_path(suggestion=suggestion)
+        if not path:
+            return False
+        if not path.lower().endswith((".yaml", ".yml")):
+            path += ".yaml"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.doc.save(path)
+        except (OSError, GraphError, TypeError) as exc:
+            QMessageBox.warning(self, "Could not save", f"Could not save {path.name}: {exc}")
+            return False
+        self._add_recent(path)
+        self.statusBar().showMessage(f"Saved {path.name}", 5000)
+        return True
+
+    def export_python(self) -> bool:
+        try:
+            text = export_python(self.doc.graph)
+        except GraphError as exc:
+            self.problems_dock.raise_()
+            self.show_refusal(f"Cannot export: the graph has {len(exc.problems)} problem"
+                              f"{'s' * (len(exc.problems) != 1)}; see the Problems panel")
+            return False
+        stem = (self.doc.path.stem if self.doc.path else self.doc.graph.name).replace(" ", "_").replace("-", "_")
+        path = self.ask_save_path("Export as Python", str(Path(self._dialog_dir()) / f"{stem}.py"),
+                                  "Python files (*.py)")
+        if not path:
+            return False
+        try:
+            atomic_write_text(path, text)
+        except OSError as exc:
+            QMessageBox.warning(self, "Could not export", f"Could not write {path}: {exc.strerror or exc}")
+            return False
+        self.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
+        return True
+
+    # -- recent files ---------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if isinstance(v, str)]
+
+    def _add_recent(self, path: Path) -> None:
+        text = str(Path(path).resolve())
+        recent = [text] + [p for p in self.recent_files() if p != text]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self.settings.setValue("last_dir", str(Path(text).parent))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for path in recent:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.setEnabled(Path(path).exists())
+            action.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        if not recent:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", lambda: self.settings.setValue("recent", []))
+
+    # -- recovery ---------------------------------------------------------------------------------
+    def offer_recovery(self) -> bool:
+        """Offer the newest recovery file a crashed session left; True when one was restored."""
+        orphans = find_orphans(self.recovery_dir)
+        for orphan in orphans:
+            if self.ask_restore(orphan):
+                try:
+                    text = orphan.text()
+                except OSError:
+                    orphan.discard()
+                    continue
+                self.doc.load_text(text, orphan.original, origin=orphan.original, modified=True)
+                orphan.discard()
+                self.autosave.save_now()
+                self.statusBar().showMessage("Restored unsaved changes from the recovery file", 8000)
+                return True
+            orphan.discard()
+        return False
+
+    # -- window events ------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.maybe_save():
+            self.autosave.discard()
+            self.autosave.timer.stop()
+            event.accept()
+        else:
+            event.ignore()
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_dropped(url.toLocalFile())
+                break

@@ -1,0 +1,142 @@
+"""The Code view: the generated PyTorch module, the same text `nodetrainer export --to python` writes.
+
+The text comes from `nodetrainer.export.export_python`, refreshed shortly after
+each edit while the view is visible. While the graph is invalid the view says so
+and lists the problems as comments. Python is highlighted by a small
+QSyntaxHighlighter (keywords, strings, numbers, comments, `self`).
+"""
+from __future__ import annotations
+
+import keyword
+import re
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QSyntaxHighlighter, QTextCharFormat
+from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
+
+from nodetrainer.errors import GraphError
+from nodetrainer.export import export_python
+
+from .. import theme
+from ..document import Document
+
+
+def _fmt(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+    f = QTextCharFormat()
+    f.setForeground(QColor(color))
+    if bold:
+        f.setFontWeight(QFont.Weight.Bold)
+    f.setFontItalic(italic)
+    return f
+
+
+class PythonHighlighter(QSyntaxHighlighter):
+    def __init__(self, document) -> None:
+        super().__init__(document)
+        self.set_theme()
+
+    def set_theme(self) -> None:
+        dark = theme.current().name == "dark"
+        palette = {
+            "keyword": "#c678dd" if dark else "#8a2be2", "builtin": "#56b6c2" if dark else "#0e7c86",
+            "string": "#98c379" if dark else "#2e7d32", "number": "#d19a66" if dark else "#b35900",
+            "comment": "#7f8896" if dark else "#7a8290", "self": "#e06c75" if dark else "#b03a48",
+            "def": "#61afef" if dark else "#1f5fbf",
+        }
+        kw = r"\b(" + "|".join(keyword.kwlist) + r")\b"
+        self.rules = [
+            (re.compile(kw), _fmt(palette["keyword"], bold=True)),
+            (re.compile(r"\b(torch|nn|super|print|tuple|range|len)\b"), _fmt(palette["builtin"])),
+            (re.compile(r"\bself\b"), _fmt(palette["self"], italic=True)),
+            (re.compile(r"(?<=\bdef )\w+|(?<=\bclass )\w+"), _fmt(palette["def"], bold=True)),
+            (re.compile(r"\b\d+(\.\d+)?(e-?\d+)?\b"), _fmt(palette["number"])),
+            (re.compile(r"\"[^\"\n]*\"|'[^'\n]*'"), _fmt(palette["string"])),
+            (re.compile(r"#[^\n]*"), _fmt(palette["comment"], italic=True)),
+        ]
+        self.docstring = _fmt(palette["string"])
+        self.rehighlight()
+
+    def highlightBlock(self, text: str) -> None:
+        for pattern, fmt in self.rules:
+            for m in pattern.finditer(text):
+                self.setFormat(m.start(), m.end() - m.start(), fmt)
+        # triple-quoted docstrings across lines: state 1 = inside
+        start = 0
+        inside = self.previousBlockState() == 1
+        while True:
+            if inside:
+                end = text.find('"""', start)
+                if end < 0:
+                    self.setFormat(start, len(text) - start, self.docstring)
+                    self.setCurrentBlockState(1)
+                    return
+                self.setFormat(start, end + 3 - start, self.docstring)
+                start, inside = end + 3, False
+            else:
+                begin = text.find('"""', start)
+                if begin < 0:
+                    self.setCurrentBlockState(0)
+                    return
+                start, inside = begin + 3, True
+                self.setFormat(begin, 3, self.docstring)
+
+
+class CodeView(QWidget):
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = document
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.editor = QPlainTextEdit(self)
+        self.editor.setReadOnly(True)
+        self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setFamily("DejaVu Sans Mono")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        self.editor.setFont(font)
+        layout.addWidget(self.editor)
+        self.highlighter = PythonHighlighter(self.editor.document())
+        self._stale = True
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(300)
+        self._timer.timeout.connect(self.refresh)
+        document.validated.connect(self._changed)
+        theme.manager().changed.connect(self.highlighter.set_theme)
+
+    def _changed(self, _report=None) -> None:
+        self._stale = True
+        if self.isVisible():
+            self._timer.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def code(self) -> str:
+        """The export text, or comments listing why there is none yet."""
+        problems = self.doc.problems
+        if not problems:
+            try:
+                return export_python(self.doc.graph)
+            except GraphError as exc:
+                problems = exc.problems
+        lines = ["# The graph is not valid yet, so there is no code to show.",
+                 "# Fix these problems (see the Problems panel):", "#"]
+        lines += [f"#   - {p.node + ': ' if p.node else ''}{p.message}" for p in problems]
+        return "\n".join(lines) + "\n"
+
+    def refresh(self) -> None:
+        self._stale = False
+        text = self.code()
+        if text != self.editor.toPlainText():
+            bar = self.editor.verticalScrollBar()
+            keep = bar.value()
+            self.editor.setPlainText(text)
+            bar.setValue(keep)
+
+    def text(self) -> str:
+        if self._stale:
+            self.refresh()
+        return self.editor.toPlainText()

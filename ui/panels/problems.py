@@ -1,0 +1,72 @@
+"""The Problems panel: every problem of the document, located; clicking one selects its node.
+
+The list is exactly `Document.problems`: what reading the file found (until it is
+saved) followed by `check_graph`'s report, the same text `nodetrainer check` prints.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle, QVBoxLayout, QWidget
+
+from nodetrainer.errors import Problem
+
+from ..document import Document
+
+ROLE = Qt.ItemDataRole.UserRole
+
+
+def problem_text(problem: Problem) -> str:
+    """'line 12 · conv1: message' — the located message without the file name."""
+    where = []
+    if problem.line is not None:
+        where.append(f"line {problem.line}")
+    head = " · ".join(where)
+    node = f"{problem.node}: " if problem.node else ""
+    return f"{head} · {node}{problem.message}" if head else f"{node}{problem.message}"
+
+
+class ProblemsPanel(QWidget):
+    nodeActivated = Signal(str)
+    countChanged = Signal(int)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = document
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.list = QListWidget(self)
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        layout.addWidget(self.list)
+        self._shown: list[Problem] | None = None
+        self.list.itemClicked.connect(self._clicked)
+        self.list.itemActivated.connect(self._clicked)
+        document.validated.connect(lambda _r: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        problems = self.doc.problems
+        if problems == self._shown:
+            return
+        self._shown = list(problems)
+        self.list.clear()
+        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
+        ok_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton)
+        if not problems:
+            item = QListWidgetItem(ok_icon, "No problems: the graph is valid.")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.list.addItem(item)
+        for problem in problems:
+            item = QListWidgetItem(icon, problem_text(problem))
+            item.setToolTip(str(problem))
+            item.setData(ROLE, problem.node)
+            self.list.addItem(item)
+        self.countChanged.emit(len(problems))
+
+    def texts(self) -> list[str]:
+        return [p.message for p in self._shown or []]
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        node = item.data(ROLE)
+        if node:
+            self.nodeActivated.emit(node)
