@@ -54,6 +54,7 @@ from .schedulers import LRSchedule
 from .seeding import deterministic_mode, rng_state, set_rng_state
 
 STOP_REASONS = ("completed", "early_stopped", "diverged", "stopped")
+DIVERGENCE_FACTOR = 1e6  # a training loss this many times the first batch's means the run blew up
 
 
 @dataclass
@@ -173,6 +174,7 @@ class Trainer:
         self._best_state: dict[str, torch.Tensor] | None = None
         self._best_dirty = False
         self._last_checkpoint = time.monotonic()
+        self.initial_loss: float | None = None  # the run's first batch loss (one read, at step 1)
 
         # control (thread-safe)
         self._stop_requested = threading.Event()
@@ -252,7 +254,11 @@ class Trainer:
             with backend_flags(self.precision, self.config.deterministic), \
                     deterministic_mode(self.config.deterministic):
                 reason = self._loop()
+                if reason != "diverged":
+                    self._write_last()  # the weights as trained: what --resume continues from
                 kept = self._finish_weights(reason)
+                if reason == "diverged":
+                    self._write_last()  # a diverged state cannot be continued: keep the finite weights
                 test = self.evaluate_batches(self.test_batches, "test_") if self.test_batches is not None else None
         except Exception as exc:  # shape mismatch at runtime, out of memory, a bug: one line for the user
             info = describe_failure(exc, self.model, self.node_ids, self.config.batch_size, self.node_names)
@@ -294,7 +300,6 @@ class Trainer:
             except _Diverged:
                 return "diverged"
             if train_metrics is None:  # stopped mid-epoch
-                self._checkpoint(force=True)
                 return "stopped"
             metrics = dict(train_metrics)
             if self.val_batches is not None:
@@ -302,7 +307,7 @@ class Trainer:
             self.epoch = epoch
             self.step_in_epoch = 0
             seconds = time.perf_counter() - t0
-            diverged = not math.isfinite(metrics.get("train_loss", 0.0))
+            diverged = self._loss_diverged(metrics.get("train_loss", 0.0))
             verdict = self.tracker.update(metrics, epoch) if not diverged else None
             if verdict is not None and verdict.improved:
                 self._save_best_state()
@@ -320,7 +325,6 @@ class Trainer:
             if verdict is not None and verdict.stop:
                 return "early_stopped"
             if self._stop_requested.is_set():
-                self._checkpoint(force=True)
                 return "stopped"
             self._checkpoint()
         return "completed"
@@ -358,6 +362,7 @@ class Trainer:
         reported = False
         step = start_step
         scale_value = scaler.get_scale() if scaler is not None else 1.0
+        need_initial = self.initial_loss is None
         for xb, yb in self.train_batches.batches(start_step):
             if self._interrupt and self._handle_interrupt():
                 self.step_in_epoch = step
@@ -369,6 +374,9 @@ class Trainer:
                 if select:
                     out = out[out_index]
                 loss = loss_fn(out, yb)
+            if need_initial:
+                need_initial = False
+                self.initial_loss = float(loss.detach())
             total = loss + penalty() if penalty is not None else loss
             optimizer.zero_grad(set_to_none=True)
             step += 1
@@ -417,7 +425,7 @@ class Trainer:
         self.train_seconds += elapsed
         self.samples_seen += samples_epoch
         result = acc.compute("train_")
-        if not math.isfinite(result["train_loss"]):
+        if self._loss_diverged(result["train_loss"]):
             self._warn_divergence(result)
             self._record_diverged_epoch(epoch, result, elapsed)
             raise _Diverged
@@ -436,7 +444,7 @@ class Trainer:
         acc = self.train_acc
         count = acc._count
         loss = acc._loss.item() / count if count else float("nan")
-        if not math.isfinite(loss):
+        if self._loss_diverged(loss):
             self.step_in_epoch = step
             result = {"train_loss": loss}
             self._warn_divergence(result)
@@ -457,8 +465,18 @@ class Trainer:
             self._emit(warning)
         self._emit(GradientStats(self.global_step, grad_norms, weight_norms, epoch))
 
+    def _loss_diverged(self, value: float) -> bool:
+        """A non-finite loss, or one grown a million-fold over the run's first batch (a blown-up network)."""
+        if not math.isfinite(value):
+            return True
+        initial = self.initial_loss
+        return initial is not None and value > DIVERGENCE_FACTOR * max(initial, 1e-2)
+
     def _warn_divergence(self, metrics: dict[str, float]) -> None:
-        what = ", ".join(f"{k} = {v}" for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v))
+        what = ", ".join(f"{k} = {v:.3g}" for k, v in metrics.items()
+                         if k.endswith("loss") and isinstance(v, float) and self._loss_diverged(v))
+        if self.initial_loss is not None and "nan" not in what and "inf" not in what:
+            what += f", over {DIVERGENCE_FACTOR:.0e} times the first batch's {self.initial_loss:.3g}"
         self._emit(WarningEvent(f"training diverged ({what or 'non-finite value'}); the last finite weights are kept. "
                                 "Try a lower learning rate, grad_clip or a normalization layer"))
 
@@ -535,6 +553,7 @@ class Trainer:
             "epoch": self.epoch,
             "step_in_epoch": self.step_in_epoch,
             "global_step": self.global_step,
+            "initial_loss": self.initial_loss,
             "samples_seen": self.samples_seen,
             "train_seconds": self.train_seconds,
             "early_stopping": self.tracker.state_dict(),
@@ -563,6 +582,7 @@ class Trainer:
         self.epoch = int(last["epoch"])
         self.step_in_epoch = int(last["step_in_epoch"])
         self.global_step = int(last["global_step"])
+        self.initial_loss = last.get("initial_loss")
         self.samples_seen = int(last["samples_seen"])
         self.train_seconds = float(last["train_seconds"])
         self.tracker.load_state_dict(last["early_stopping"])
@@ -589,15 +609,15 @@ class Trainer:
         save_checkpoint(self.run.last_path, self.state_dict())
         self.run.flush_metrics()
 
+    def _write_last(self) -> None:
+        if self.run is not None:
+            save_checkpoint(self.run.last_path, self.state_dict())
+
     def _write_end(self, result: RunResult, kept: str | None) -> None:
         if self.run is None:
             return
-        if result.reason == "diverged":
-            # the diverged state cannot be continued: last.pt keeps the finite weights that were restored
-            self.model.load_state_dict(self._best_state or self.model.state_dict())
         save_checkpoint(self.run.best_path, self.best_payload())
         self._best_dirty = False
-        save_checkpoint(self.run.last_path, self.state_dict())
         self.run.flush_metrics()
         self.run.write_summary(self._summary(result, kept))
 
