@@ -49,9 +49,9 @@ class GraphScene(QGraphicsScene):
         self.wire = None
         self.wire_port = None
         self._edge_hint = None
-        self.clear()
-        self.nodes.clear()
+        self.nodes.clear()  # first: clearing the scene changes the selection, and views may ask
         self.edges.clear()
+        self.clear()
         g = self.doc.graph
         for node_id in g.nodes:
             self._add_node_item(node_id)

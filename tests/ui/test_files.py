@@ -1,0 +1,153 @@
+"""Files: open, broken files, save and reopen, the unsaved mark and prompt, recent files, recovery."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, QUrl
+
+from nodetrainer.graphfile import dump_graph, load_graph
+
+from uihelpers import drop, palette_drop
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "graphs" / "digits_cnn.yaml"
+
+BROKEN = """\
+nodetrainer: 1
+name: broken
+nodes:
+  image: {type: Input, shape: [1, 8, 8]}
+  conv:  {type: Conv2D, out_channels: 8, kernel_size: 3}
+  fc:    {type: Linear, out_features: -3}
+  out:   {type: Output}
+edges:
+  - image -> conv -> fc -> out
+  - image -> ghost
+"""
+
+
+def panel_texts(window) -> list[str]:
+    return [window.problems.list.item(i).text() for i in range(window.problems.list.count())]
+
+
+def test_a_broken_file_opens_without_crashing_and_lists_its_problems(window, tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text(BROKEN)
+    assert window.open_path(path) is False
+    texts = panel_texts(window)
+    assert any("line 5" in t and "unknown node type 'Conv2D'" in t and "did you mean 'Conv2d'" in t for t in texts)
+    assert any("line 6" in t and "'out_features' must be >= 1" in t for t in texts)
+    assert any("line 10" in t and "ghost" in t for t in texts)
+    assert "problem" in window.statusBar().currentMessage()
+    # what could be read is on the canvas, with badges; it is not bound to the broken file
+    assert set(window.scene.nodes) == {"image", "conv", "fc", "out"}
+    assert window.scene.nodes["conv"].problems
+    assert window.doc.path is None and "broken.yaml (not saved)" in window.windowTitle()
+    assert path.read_text() == BROKEN
+
+
+def test_files_that_are_not_graphs_open_without_a_traceback(window, tmp_path):
+    cases = {"syntax.yaml": "nodes: [unclosed\n", "empty.yaml": "", "list.yaml": "- 1\n- 2\n",
+             "binary.yaml": b"\xff\xfe\x00bad", "alias.yaml": "a: &x [1]\nb: *x\n"}
+    for name, content in cases.items():
+        path = tmp_path / name
+        (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+        assert window.open_path(path) is False
+        texts = panel_texts(window)
+        assert texts and not any("Traceback" in t for t in texts), name
+    assert window.open_path(tmp_path / "missing.yaml") is False
+    assert "problem" in window.statusBar().currentMessage()
+
+
+def test_save_and_reopen_round_trip(window, tmp_path):
+    window.open_path(EXAMPLE)
+    assert not window.isWindowModified()
+    window.scene.select_ids(["fc"])
+    window.inspector.editors["out_features"].setValue(64)
+    assert window.isWindowModified()
+    assert window.windowTitle().startswith("digits-cnn — digits_cnn.yaml")
+    target = tmp_path / "mine.yaml"
+    window.ask_save_path = lambda *a, **k: str(target)
+    assert window.save_as()
+    assert not window.isWindowModified() and "mine.yaml" in window.windowTitle()
+    text = target.read_text()
+    assert "fc:     {type: Linear, out_features: 64}" in text
+    assert "layout:" in text  # the automatic layout is saved with the file
+    saved = dump_graph(window.doc.graph)
+    window.new_file()
+    assert window.doc.graph.nodes == {}
+    assert window.open_path(target)
+    assert dump_graph(window.doc.graph) == saved == text
+    assert dump_graph(load_graph(target)) == text
+    assert str(target.resolve()) == window.recent_files()[0]
+    # Save (not Save As) writes in place without asking
+    window.ask_save_path = lambda *a, **k: (_ for _ in ()).throw(AssertionError("asked"))
+    window.scene.select_ids(["drop"])
+    window.inspector.editors["p"].setValue(0.5)
+    assert window.save()
+    assert "drop:   {type: Dropout}" in target.read_text()  # p 0.5 is the default, so it is left out
+
+
+def test_unsaved_changes_prompt_before_they_are_lost(window):
+    palette_drop(window, "Input", QPointF(0, 0))
+    answers = []
+    window.ask_save_changes = lambda: answers.append(1) or "cancel"
+    window.new_file()
+    assert answers and "input" in window.doc.graph.nodes  # cancelled: nothing lost
+    assert not window.open_path(EXAMPLE)
+    assert "input" in window.doc.graph.nodes
+    window.ask_save_changes = lambda: "discard"
+    assert window.open_path(EXAMPLE)
+    assert "conv1" in window.doc.graph.nodes
+
+
+def test_drop_a_yaml_file_on_the_window_to_open_it(window):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(EXAMPLE))])
+    drop(window, mime, QPointF(0, 0))
+    assert window.doc.path == EXAMPLE
+    assert "conv2" in window.scene.nodes
+
+
+def test_restore_from_the_recovery_file_after_a_crash(window, qtbot, tmp_path):
+    from ui.main_window import MainWindow
+
+    window.open_path(EXAMPLE)
+    window.scene.select_ids(["fc"])
+    window.inspector.editors["out_features"].setValue(99)
+    assert window.autosave.save_now()
+    recovery = window.autosave.text_path
+    assert recovery.exists() and "out_features: 99" in recovery.read_text()
+    # the session dies without closing: its pid is gone
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    meta = json.loads(window.autosave.meta_path.read_text())
+    meta["pid"] = int(dead.stdout)
+    window.autosave.meta_path.write_text(json.dumps(meta))
+    window.autosave.timer.stop()
+    window.autosave.text_path = tmp_path / "elsewhere.yaml"  # the dead session no longer cleans up
+
+    from PySide6.QtCore import QSettings
+    fresh = MainWindow(QSettings(str(tmp_path / "s2.ini"), QSettings.Format.IniFormat),
+                       recovery_dir=window.recovery_dir)
+    qtbot.addWidget(fresh)
+    offered = []
+    fresh.ask_restore = lambda orphan: offered.append(orphan.original) or True
+    assert fresh.offer_recovery()
+    assert offered == [EXAMPLE]
+    assert fresh.doc.graph.nodes["fc"].params["out_features"] == 99
+    assert fresh.doc.path == EXAMPLE and fresh.isWindowModified()
+    assert not recovery.exists()  # taken over by the new session
+    fresh.doc.undo_stack.setClean()
+    fresh.autosave.timer.stop()
+
+
+def test_saving_removes_the_recovery_file(window, tmp_path):
+    palette_drop(window, "Input", QPointF(0, 0))
+    assert window.autosave.save_now()
+    assert window.autosave.text_path.exists()
+    window.ask_save_path = lambda *a, **k: str(tmp_path / "g.yaml")
+    window.save()
+    assert not window.autosave.text_path.exists()
