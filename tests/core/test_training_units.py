@@ -31,6 +31,16 @@ from nodetrainer.training.regularization import WeightPenalty, orthogonality_err
 from nodetrainer.training.schedulers import LRSchedule
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models gain nothing from intra-op threads, and on a shared 2-core machine OpenMP threads
+    waiting on each other make every op take a scheduler time slice; one thread keeps timings sane."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # -- metrics agree with scikit-learn ------------------------------------------------------
 def _chunks(n: int, parts: int) -> list[slice]:
     edges = np.linspace(0, n, parts + 1).astype(int)
