@@ -71,11 +71,11 @@ class MainWindow(QMainWindow):
         self._status()
 
         self.doc.refused.connect(self.show_refusal)
-        self.doc.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.doc.message.connect(self.show_message)
         self.doc.validated.connect(self._validated)
         self.doc.pathChanged.connect(self.update_title)
         self.doc.loaded.connect(self._loaded)
-        self.doc.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())
+        self.doc.undo_stack.cleanChanged.connect(self.update_title)
         self.doc.graph.subscribe(self._graph_event)
         self.scene.selectionChanged.connect(self._selection_changed)
         self.scene.fileDropped.connect(self.open_dropped)
@@ -287,7 +287,10 @@ class MainWindow(QMainWindow):
         self._validated(None)
         self.inspector.show_node(self.inspector.node_id)
 
-    def update_title(self) -> None:
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
+
+    def update_title(self, *_args) -> None:
         g = self.doc.graph
         self.setWindowTitle(f"{g.name} — {self.doc.display_name}[*] — NodeTrainer")
         self.setWindowModified(self.doc.modified)

@@ -149,7 +149,6 @@ class NodeItem(QGraphicsItem):
         self.setZValue(1)
         self.input_port = PortItem(self, False, multi_input) if has_input else None
         self.output_port = PortItem(self, True) if node_type != "Output" else None
-        self._update_tooltip()
 
     # -- content set by the scene ---------------------------------------------------------
     def set_content(self, params_text: str | None = None, shape_text: str | None = None,
@@ -161,22 +160,21 @@ class NodeItem(QGraphicsItem):
                 setattr(self, attr, value)
                 changed = True
         if changed:
-            self._update_tooltip()
             self.update()
 
     def set_id(self, node_id: str) -> None:
         self.node_id = node_id
-        self._update_tooltip()
         self.update()
 
-    def _update_tooltip(self) -> None:
-        lines = [f"<b>{self.node_id}</b> ({self.node_type})"]
+    def tooltip(self) -> str:
+        """Built when asked (the view shows it on hover): id, type, output, parameters, every problem."""
+        lines = [f"<b>{_html(self.node_id)}</b> ({self.node_type})"]
         if self.shape_text:
             lines.append(f"output: {self.shape_text}")
         if self.count_text:
             lines.append(f"parameters: {self.count_text}")
-        lines += [f"<span style='color:#d93636'>⚠ {_html(p)}</span>" for p in self.problems]
-        self.setToolTip("<br>".join(lines))
+        lines += [f"<span style='color:{theme.current().error.name()}'>⚠ {_html(p)}</span>" for p in self.problems]
+        return "<br>".join(lines)
 
     # -- geometry -------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
@@ -304,7 +302,9 @@ class EdgeItem(QGraphicsPathItem):
 
     def adjust(self) -> None:
         self.setPath(edge_path(port_point(self.source, True), port_point(self.target, False)))
-        self.setToolTip(f"{self.source.node_id} → {self.target.node_id}")
+
+    def tooltip(self) -> str:
+        return f"{self.source.node_id} → {self.target.node_id}"
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()

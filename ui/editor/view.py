@@ -11,7 +11,7 @@ import math
 
 from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtWidgets import QGraphicsView, QToolTip
 
 from .. import theme
 from .quickadd import QuickAdd
@@ -170,6 +170,17 @@ class GraphView(QGraphicsView):
         super().keyReleaseEvent(event)
 
     # -- quick add -------------------------------------------------------------------------
+    def viewportEvent(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:  # node and edge tooltips are built only when shown
+            for item in self.items(event.pos()):
+                text = item.tooltip() if hasattr(item, "tooltip") else item.toolTip()
+                if text:
+                    QToolTip.showText(event.globalPos(), text, self.viewport())
+                    return True
+            QToolTip.hideText()
+            return True
+        return super().viewportEvent(event)
+
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Tab:
             self.open_quick_add()

@@ -96,8 +96,8 @@ class Inspector(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self._body: QWidget | None = None
         self._unsubscribe = document.graph.subscribe(self._on_event)
-        document.validated.connect(lambda _r: self._refresh_status())
-        document.loaded.connect(lambda: self.show_node(None))
+        document.validated.connect(self._refresh_status)
+        document.loaded.connect(self._loaded)
         self._pending = False
         self.show_node(None)
 
@@ -346,7 +346,10 @@ class Inspector(QScrollArea):
         problem = self.doc.rename(self.node_id, new)
         self._show_error("id", problem or "")
 
-    def _refresh_status(self) -> None:
+    def _loaded(self) -> None:
+        self.show_node(None)
+
+    def _refresh_status(self, *_args) -> None:
         status = getattr(self, "status", None)
         if status is None:
             return

@@ -41,10 +41,10 @@ class ProblemsPanel(QWidget):
         self._shown: list[Problem] | None = None
         self.list.itemClicked.connect(self._clicked)
         self.list.itemActivated.connect(self._clicked)
-        document.validated.connect(lambda _r: self.refresh())
+        document.validated.connect(self.refresh)
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, *_args) -> None:
         problems = self.doc.problems
         if problems == self._shown:
             return

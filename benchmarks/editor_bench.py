@@ -1,0 +1,169 @@
+"""Editor benchmark: a generated 1,000-node graph in the desktop editor (offscreen).
+
+Prints JSON. Figures (milliseconds):
+  open:        parse, automatic layout, validation and scene building, and the whole File > Open
+  revalidate:  one parameter edit through the undo stack until every view shows its result
+               (check_graph, badges, shapes, counts, problems), and check_graph alone as the baseline
+  paint:       one frame while panning, zoomed out to fit the whole graph and at 100 %
+Ratios compare each figure with a baseline measured in the same run (the core's own
+read_graph + check_graph for opening; check_graph for revalidation). Targets from the
+issue: open <= 1000 ms, revalidate <= 30 ms, panning smooth (a frame well under 16 ms).
+
+    python benchmarks/editor_bench.py [--nodes 1000] [--frames 30]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def generated_graph_text(nodes: int) -> str:
+    """A residual MLP of about `nodes` nodes, without a layout section (so the editor lays it out)."""
+    lines = ["nodetrainer: 1", "name: bench-1000", "", "nodes:", "  x: {type: Input, shape: [64]}"]
+    edges = []
+    prev, i = "x", 0
+    while 2 + (i + 1) * 5 <= nodes:
+        i += 1
+        fc, bn, act, drop, add = (f"fc{i}", f"bn{i}", f"act{i}", f"drop{i}", f"add{i}")
+        lines += [f"  {fc}: {{type: Linear, out_features: 64}}", f"  {bn}: {{type: BatchNorm}}",
+                  f"  {act}: {{type: ReLU}}", f"  {drop}: {{type: Dropout, p: 0.1}}", f"  {add}: {{type: Add}}"]
+        edges += [f"  - {prev} -> {fc} -> {bn} -> {act} -> {drop} -> {add}", f"  - {prev} -> {add}"]
+        prev = add
+    for k in range(nodes - (2 + 5 * i)):  # identities up to the exact count
+        extra = f"id{k}"
+        lines.append(f"  {extra}: {{type: Identity}}")
+        edges.append(f"  - {prev} -> {extra}")
+        prev = extra
+    lines.append("  out: {type: Output}")
+    edges.append(f"  - {prev} -> out")
+    return "\n".join(lines + ["", "edges:"] + edges) + "\n"
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def best_of(n: int, fn) -> float:
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--frames", type=int, default=30)
+    args = parser.parse_args()
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from nodetrainer.autolayout import layered_layout
+    from nodetrainer.graphfile import read_graph
+    from nodetrainer.validate import check_graph
+    from ui import theme
+    from ui.app import make_app
+    from ui.editor.scene import GraphScene
+    from ui.main_window import MainWindow
+
+    app = make_app([])
+    theme.manager().set_mode("light")
+    text = generated_graph_text(args.nodes)
+    tmp = Path(tempfile.mkdtemp())
+    path = tmp / "bench.yaml"
+    path.write_text(text)
+
+    # parts of opening, each on its own
+    graph, problems = read_graph(text, str(path))
+    assert graph is not None and not problems, problems
+    count = len(graph.nodes)
+    parse_s = best_of(3, lambda: read_graph(text, str(path)))
+    layout_s = best_of(3, lambda: layered_layout(graph))
+    check_s = best_of(3, lambda: check_graph(graph))
+    baseline_open_s = best_of(3, lambda: check_graph(read_graph(text, str(path))[0]))
+
+    window = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), recovery_dir=tmp / "rec")
+    window.resize(1440, 900)
+    window.show()
+    app.processEvents()
+
+    def open_file():
+        window.doc.undo_stack.setClean()
+        window.open_path(path, ask=False)
+        app.processEvents()
+
+    open_s = best_of(3, open_file)
+    assert len(window.scene.nodes) == count and not window.doc.problems
+    scene_s = best_of(3, lambda: window.scene.rebuild())
+
+    # revalidation after an edit, until every view is updated
+    doc = window.doc
+    node = "fc100" if "fc100" in doc.graph.nodes else "fc1"
+    times = []
+    for k in range(21):
+        t = time.perf_counter()
+        doc.set_param(node, "out_features", 64 + (k % 2))
+        app.processEvents()
+        times.append(time.perf_counter() - t)
+    edit_s = statistics.median(times)
+    shapes_ok = window.scene.nodes[node].shape_text in ("64", "65")
+    check_edit_s = best_of(5, lambda: check_graph(doc.graph))
+
+    # paint time per frame while panning
+    view = window.view
+    viewport = view.viewport()
+
+    def frames(n: int) -> float:
+        times = []
+        for i in range(n):
+            view.pan_by(7 if i % 2 == 0 else -7, 0)
+            t = time.perf_counter()
+            viewport.repaint()
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    view.fit()
+    zoom_fit = view.zoom()
+    frames(3)
+    paint_fit_s = frames(args.frames)
+    view.zoom_by(0.3 / view.zoom())
+    frames(3)
+    paint_30_s = frames(args.frames)
+    view.zoom_by(1.0 / view.zoom())
+    view.center_on_node(node)
+    frames(3)
+    paint_100_s = frames(args.frames)
+
+    result = {
+        "nodes": count,
+        "edges": len(doc.graph.edges()),
+        "open_ms": {"parse": ms(parse_s), "layout": ms(layout_s), "validate": ms(check_s), "scene": ms(scene_s),
+                    "total_file_open": ms(open_s), "baseline_core_read_and_check": ms(baseline_open_s),
+                    "ratio_to_baseline": round(open_s / baseline_open_s, 2), "target": 1000},
+        "revalidate_ms": {"edit_to_views_updated_median": ms(edit_s), "check_graph_only": ms(check_edit_s),
+                          "ratio_to_baseline": round(edit_s / check_edit_s, 2), "target": 30,
+                          "views_updated": shapes_ok},
+        "paint_ms_per_frame": {"zoomed_out_fit": ms(paint_fit_s), "fit_zoom": round(zoom_fit, 3),
+                               "zoom_30_percent": ms(paint_30_s), "zoom_100_percent": ms(paint_100_s),
+                               "viewport": [viewport.width(), viewport.height()]},
+    }
+    print(json.dumps(result, indent=2))
+    doc.undo_stack.setClean()
+    window.autosave.timer.stop()
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
