@@ -111,17 +111,17 @@ class ProgressView:
             self._write(f"training on {event.device} ({event.precision}), {event.total_epochs} epochs of "
                         f"{event.steps_per_epoch} steps{where}")
             if self.live:
-                from tqdm import tqdm
-                self.bar = tqdm(total=event.total_epochs * self.steps, initial=(event.start_epoch - 1) * self.steps,
-                                file=self.stream, dynamic_ncols=True, leave=True, mininterval=0.1,
-                                bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
-                self.bar.set_description_str(f"epoch {event.start_epoch}/{event.total_epochs}", refresh=False)
+                self.bar = _bar_class()(total=event.total_epochs * self.steps,
+                                        initial=(event.start_epoch - 1) * self.steps, file=self.stream,
+                                        dynamic_ncols=True, leave=True, mininterval=0.1,
+                                        desc=f"epoch {event.start_epoch}/{event.total_epochs}",
+                                        bar_format="{desc} {percentage:3.0f}%|{bar}| {info}")
         elif isinstance(event, ev.Progress):
             if self.bar is not None:
                 self.bar.n = (event.epoch - 1) * self.steps + event.step
                 self.bar.set_description_str(f"epoch {event.epoch}/{self.total_epochs}", refresh=False)
-                self.bar.set_postfix_str(f"loss {event.loss:.4g}{self.epoch_note}, {_rate(event.samples_per_s)}, "
-                                         f"ETA {_duration(event.eta_s)}", refresh=False)
+                self.bar.info = (f"loss {event.loss:.4g}{self.epoch_note}, {_rate(event.samples_per_s)}, "
+                                 f"ETA {_duration(event.eta_s)}")
                 self.bar.refresh()
         elif isinstance(event, ev.EpochEnded):
             val = {k: v for k, v in event.metrics.items() if k.startswith("val_") and k != "val_loss"}
@@ -129,8 +129,8 @@ class ProgressView:
             self.epoch_note = f", {key} {event.metrics[key]:.4g}" if key else ""
             if self.bar is not None:
                 self.bar.n = event.epoch * self.steps
-                self.bar.set_postfix_str(f"loss {event.metrics.get('train_loss', float('nan')):.4g}"
-                                         f"{self.epoch_note}", refresh=False)
+                self.bar.set_description_str(f"epoch {event.epoch}/{self.total_epochs}", refresh=False)
+                self.bar.info = f"loss {event.metrics.get('train_loss', float('nan')):.4g}{self.epoch_note}"
                 self.bar.refresh()
             else:
                 self._write(f"epoch {event.epoch}/{self.total_epochs}: {_metrics_text(event.metrics)} "
@@ -160,6 +160,20 @@ class ProgressView:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _bar_class() -> Any:
+    """tqdm with an `info` field for the bar format (its own postfix always starts with ', ')."""
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        info = ""
+
+        @property
+        def format_dict(self) -> dict:
+            return {**super().format_dict, "info": self.info}
+
+    return Bar
 
 
 _REASON_TEXT = {"completed": "completed", "early_stopped": "stopped early (no more improvement)",

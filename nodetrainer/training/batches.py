@@ -137,7 +137,8 @@ class StreamBatches:
 
 
 def make_batches(split: Any, batch_size: int, device: torch.device, shuffle: bool = False,
-                 generator: torch.Generator | None = None) -> TensorBatches | StreamBatches | None:
+                 generator: torch.Generator | None = None,
+                 num_workers: int | None = None) -> TensorBatches | StreamBatches | None:
     """Batches for a data split: a Split(x, y) of tensors, a torch Dataset, or None (no such split)."""
     if split is None:
         return None
@@ -148,5 +149,5 @@ def make_batches(split: Any, batch_size: int, device: torch.device, shuffle: boo
     if isinstance(split, Sequence) and len(split) == 2 and all(isinstance(t, torch.Tensor) for t in split):
         return TensorBatches(split[0], split[1], batch_size, device, shuffle, generator)
     if isinstance(split, Dataset) or hasattr(split, "__getitem__"):
-        return StreamBatches(split, batch_size, device, shuffle, generator)
+        return StreamBatches(split, batch_size, device, shuffle, generator, num_workers)
     raise TypeError(f"cannot make batches from {type(split).__name__}")

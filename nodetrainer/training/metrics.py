@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 
 CLASSIFICATION_METRICS = ("accuracy", "top5_accuracy", "f1_macro")
 REGRESSION_METRICS = ("mae", "rmse", "r2")
@@ -100,11 +101,14 @@ class MetricAccumulator:
                 k = min(5, out.shape[-1])
                 self._top5.add_((out.topk(k, dim=-1).indices == y.unsqueeze(-1)).any(-1).sum())
         if self._need_confusion:
+            # one-hot product: no host sync (bincount needs one on CUDA) and deterministic
             c = self.num_classes or (2 if single else out.shape[-1])
-            counts = torch.bincount(y * c + pred, minlength=c * c)[: c * c]
+            onehot_dtype = torch.float64 if self.dtype == torch.float64 and self.device.type == "cpu" else torch.float32
+            counts = F.one_hot(y.clamp(0, c - 1), c).to(onehot_dtype).T @ F.one_hot(pred.clamp(0, c - 1), c).to(
+                onehot_dtype)
             if self._confusion is None:
                 self._confusion = torch.zeros(c * c, dtype=self.dtype, device=self.device)
-            self._confusion.add_(counts)
+            self._confusion.add_(counts.reshape(-1).to(self.dtype))
 
     def _update_regression(self, out: torch.Tensor, y: torch.Tensor) -> None:
         n = out.shape[0]

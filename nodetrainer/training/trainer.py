@@ -67,6 +67,7 @@ class TrainerOptions:
     eval_batch_size: int | None = None  # default: 4x the training batch size
     train_metrics: bool = False  # also compute train_<metric> (always on when one is monitored)
     grad_stats: bool = True
+    loader_workers: int | None = None  # DataLoader worker processes for streamed data (default: CPUs - 1, at most 8)
 
 
 @dataclass
@@ -124,12 +125,14 @@ class Trainer:
         self.model = model.to(self.device)
 
         self.generator = torch.Generator().manual_seed(int(config.seed))
-        self.train_batches = make_batches(train, config.batch_size, self.device, shuffle=True, generator=self.generator)
+        workers = self.options.loader_workers
+        self.train_batches = make_batches(train, config.batch_size, self.device, shuffle=True,
+                                          generator=self.generator, num_workers=workers)
         if self.train_batches is None or len(self.train_batches) == 0:
             raise ValueError("the training split is empty")
         eval_bs = self.options.eval_batch_size or config.batch_size * 4
-        self.val_batches = make_batches(val, eval_bs, self.device)
-        self.test_batches = make_batches(test, eval_bs, self.device)
+        self.val_batches = make_batches(val, eval_bs, self.device, num_workers=workers)
+        self.test_batches = make_batches(test, eval_bs, self.device, num_workers=workers)
         self.steps_per_epoch = len(self.train_batches)
 
         self.metric_names = config.metric_names(self.task)
@@ -497,10 +500,12 @@ class Trainer:
         self.model.eval()
         amp = self.precision.autocast()
         try:
-            with torch.inference_mode(), amp:
+            with torch.inference_mode():
                 for xb, yb in batches.batches():
-                    out = self._select(self.model(xb))
-                    acc.update(out, yb, self.loss_fn(out, yb))
+                    with amp:
+                        out = self._select(self.model(xb))
+                        loss = self.loss_fn(out, yb)
+                    acc.update(out, yb, loss)  # outside autocast: counts stay exact
         finally:
             self.model.train(was_training)
         return acc.compute(prefix)

@@ -299,3 +299,29 @@ def test_test_split_metrics_of_kept_weights(digits):
     assert set(result.test) == {"loss", "accuracy", "f1_macro"}
     assert result.test["accuracy"] > 0.8
     assert of(events, ev.Finished)[0].test == result.test
+
+
+# -- streamed data (a torch Dataset through a DataLoader) --------------------------------------------
+@pytest.mark.parametrize("workers", [0, 1])
+def test_streamed_dataset_trains_and_resumes_exactly(digits, tmp_path, workers):
+    from torch.utils.data import TensorDataset
+
+    train, val = TensorDataset(*digits["train"]), TensorDataset(*digits["val"])
+    config = TrainingConfig(device="cpu", epochs=3, deterministic=True, optimizer=OptimizerConfig(lr=0.003))
+    options = TrainerOptions(loader_workers=workers, grad_stats_every=1)
+
+    def build(run=None):
+        torch.manual_seed(0)
+        return Trainer(MLP(), config, train, val, task="classification", num_classes=10, run=run, options=options)
+
+    full = build()
+    result = full.fit()
+    assert result.reason == "completed" and result.best["val_accuracy"] > 0.85
+    run = RunFolder.create(tmp_path, "stream")
+    part = build(run)
+    _stop_at_step(part, 30)
+    assert part.fit().reason == "stopped"
+    again = build(RunFolder(run.path))
+    again.load_state(load_checkpoint(run.last_path), load_checkpoint(run.best_path))
+    again.fit()
+    assert all(torch.equal(a, b) for a, b in zip(full.model.state_dict().values(), again.model.state_dict().values()))
