@@ -63,6 +63,10 @@ class Document(QObject):
 
     # -- validation ---------------------------------------------------------------
     def _on_event(self, event: GraphEvent) -> None:
+        if self.read_problems and event.kind in ("node_changed", "node_removed", "node_renamed"):
+            # a problem found reading a node is settled once the user edits, deletes or renames that node
+            gone = {event.node, event.other}
+            self.read_problems = [p for p in self.read_problems if p.node is None or p.node not in gone]
         if event.kind != "moved":
             self._stale = True
             self._summary = None
@@ -84,8 +88,12 @@ class Document(QObject):
 
     @property
     def problems(self) -> list[Problem]:
-        """Everything wrong: problems found reading the file (until it is saved), then validation."""
-        return self.read_problems + self.report.problems
+        """Everything wrong: problems found reading the file (until it is saved, or their node is edited),
+        then validation's, without repeating one both found."""
+        if not self.read_problems:
+            return self.report.problems
+        seen = {(p.line, p.node, p.message) for p in self.read_problems}
+        return self.read_problems + [p for p in self.report.problems if (p.line, p.node, p.message) not in seen]
 
     def summary(self) -> Summary:
         if self._stale:
@@ -194,19 +202,26 @@ class Document(QObject):
         return self.graph.unused_id(stem if node_type in ("Input", "Output") else f"{stem}1")
 
     def add_node(self, node_type: str, position: tuple[float, float], params: dict[str, Any] | None = None,
-                 node_id: str | None = None, connect_from: str | None = None) -> str | None:
-        """Add a node (with starter parameters); optionally feed it from `connect_from`. Returns its id."""
+                 node_id: str | None = None, connect_from: str | None = None,
+                 connect_to: str | None = None) -> str | None:
+        """Add a node (with starter parameters); optionally fed from `connect_from` or feeding `connect_to`
+        (where the model allows it). Returns its id."""
         if node_type not in REGISTRY:
             self.refused.emit(f"Unknown node type '{node_type}'")
             return None
         node_id = node_id or self.new_id(node_type)
         params = starter_params(node_type) if params is None else params
         position = snap(position)
-        if connect_from and connect_from in self.graph.nodes:
+        link = (connect_from, node_id) if connect_from in self.graph.nodes else (
+            (node_id, connect_to) if connect_to in self.graph.nodes else None)
+        if link is not None:
             with self._macro(f"Add {node_id}"):
                 self._push(cmd.AddNode(self.graph, node_id, node_type, params, position))
-                if self.graph.connection_problem(connect_from, node_id) is None:
-                    self._push(cmd.Connect(self.graph, connect_from, node_id))
+                problem = self.graph.connection_problem(*link)
+                if problem is None:
+                    self._push(cmd.Connect(self.graph, *link))
+                else:
+                    self.refused.emit(f"Added {node_id} but did not connect {link[0]} → {link[1]}: {problem}")
         else:
             self._push(cmd.AddNode(self.graph, node_id, node_type, params, position))
         return node_id

@@ -240,3 +240,17 @@ def test_palette_search_and_templates(window):
     assert len(added) == 8 and g.inputs["res_add"] == ["res_bn2", "res_in"]
     window.act_undo.trigger()
     assert g.nodes == {}
+
+
+def test_a_wire_dropped_on_empty_canvas_offers_a_connected_node(window):
+    palette_drop(window, "Input", QPointF(100, 100))
+    start = window.scene.nodes["input"].output_port.scenePos()
+    mouse_drag(window, start, start + QPointF(300, 150))
+    popup = window.view.quick_add
+    assert popup.isVisible()
+    QTest.keyClicks(popup.search, "Linear")
+    QTest.keyClick(popup.search, Qt.Key.Key_Return)
+    g = window.doc.graph
+    assert g.inputs["fc1"] == ["input"]
+    window.act_undo.trigger()  # adding and connecting is one step
+    assert "fc1" not in g.nodes

@@ -151,3 +151,17 @@ def test_saving_removes_the_recovery_file(window, tmp_path):
     window.ask_save_path = lambda *a, **k: str(tmp_path / "g.yaml")
     window.save()
     assert not window.autosave.text_path.exists()
+
+
+def test_a_reading_problem_goes_away_with_its_node(window, tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text(BROKEN)
+    window.open_path(path)
+    texts = panel_texts(window)
+    assert sum("unknown node type 'Conv2D'" in t for t in texts) == 1  # read and validation agree: listed once
+    window.scene.select_ids(["conv"])
+    window.act_delete.trigger()
+    assert not any("Conv2D" in t for t in panel_texts(window))
+    assert any("ghost" in t for t in panel_texts(window))  # a problem of the file stays until it is saved
+    window.act_undo.trigger()
+    assert "conv" in window.scene.nodes  # an unknown type comes back as it was

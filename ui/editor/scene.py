@@ -29,6 +29,7 @@ SNAP_RADIUS = 24.0
 
 class GraphScene(QGraphicsScene):
     fileDropped = Signal(str)
+    wireDroppedOnEmpty = Signal(str, bool, QPointF)  # node id, from its output?, where
 
     def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
@@ -294,7 +295,8 @@ class GraphScene(QGraphicsScene):
             node_id = other.node.node_id
         else:  # on a node without that kind of port (an Input's missing input): let the model say why
             node = next((i for i in self.items(pos) if isinstance(i, NodeItem)), None)
-            if node is None:
+            if node is None:  # on empty canvas: offer to add a node connected to this port
+                self.wireDroppedOnEmpty.emit(port.node.node_id, port.is_output, pos)
                 return False
             node_id = node.node_id
         if port.is_output:

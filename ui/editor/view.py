@@ -42,6 +42,8 @@ class GraphView(QGraphicsView):
         self.quick_add = QuickAdd(self)
         self.quick_add.chosen.connect(self._quick_added)
         self._quick_pos = QPointF()
+        self._quick_link: tuple[str, bool] | None = None  # a wire dropped on empty canvas: (node, from output)
+        scene.wireDroppedOnEmpty.connect(self._wire_dropped)
         theme.manager().changed.connect(self._theme_changed)
 
     def _theme_changed(self) -> None:
@@ -187,7 +189,12 @@ class GraphView(QGraphicsView):
             return True
         return super().event(event)
 
+    def _wire_dropped(self, node_id: str, from_output: bool, pos: QPointF) -> None:
+        self.open_quick_add(pos)
+        self._quick_link = (node_id, from_output)
+
     def open_quick_add(self, scene_pos: QPointF | None = None) -> None:
+        self._quick_link = None
         self._quick_pos = scene_pos if scene_pos is not None else self.cursor_scene_pos()
         self.quick_add.popup_at(self.viewport().mapToGlobal(self.mapFromScene(self._quick_pos)))
 
@@ -197,10 +204,16 @@ class GraphView(QGraphicsView):
         pos = (self._quick_pos.x() - NODE_W / 2, self._quick_pos.y() - NODE_H / 2)
         if kind == "template":
             ids = scene.doc.insert_template(name, pos) or []
+        elif self._quick_link is not None:
+            other, from_output = self._quick_link
+            node_id = scene.doc.add_node(name, pos, connect_from=other if from_output else None,
+                                         connect_to=None if from_output else other)
+            ids = [node_id] if node_id else []
         else:
             selected = scene.selected_ids()
             node_id = scene.doc.add_node(name, pos, connect_from=selected[0] if len(selected) == 1 else None)
             ids = [node_id] if node_id else []
+        self._quick_link = None
         scene.select_ids(ids)
         self.setFocus()
 
