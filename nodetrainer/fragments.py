@@ -22,6 +22,7 @@ from .graph import MAX_ID_LENGTH, Graph, Node, id_problem
 from .graphfile import dump_graph, read_graph
 
 _TOP = re.compile(r"^(nodetrainer|name|nodes|edges)\s*:", re.M)
+_ANY_TOP = re.compile(r"^(nodetrainer|name|description|nodes|edges|data|training|tune|layout)\s*:")
 
 
 @dataclass
@@ -88,9 +89,11 @@ def fresh_id(base: str, taken: set[str]) -> str:
 def _complete(text: str) -> tuple[str, int]:
     """Text with the keys a file needs added where a fragment leaves them out; and how many lines went before."""
     present = set(_TOP.findall(text))
-    if "nodes" not in present:
+    if "nodes" not in present:  # the lines before the first section are the nodes
         lines = text.strip("\n").splitlines()
-        text = "nodes:\n" + "\n".join("  " + line if line.strip() else line for line in lines) + "\n"
+        end = next((i for i, line in enumerate(lines) if _ANY_TOP.match(line)), len(lines))
+        body = ["  " + line if line.strip() else line for line in lines[:end]]
+        text = "\n".join(["nodes:"] + body + lines[end:]) + "\n"
         before = 1
     else:
         before = 0

@@ -48,7 +48,8 @@ class Document(QObject):
         self.graph = Graph("untitled")
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = None
-        self.origin: Path | None = None  # the file a recovered or broken document came from
+        self.origin: Path | None = None  # the file a recovered, broken or example document came from
+        self.origin_label = "not saved"
         self.read_problems: list[Problem] = []
         self.report: Report = Report()
         self._summary: Summary | None = None
@@ -118,6 +119,7 @@ class Document(QObject):
         self.graph.path = path
         self.path = path
         self.origin = None
+        self.origin_label = "not saved"
         self.undo_stack.setClean()
         if modified:
             self.undo_stack.resetClean()
@@ -128,9 +130,10 @@ class Document(QObject):
     def new(self) -> None:
         self.load(None, None)
 
-    def open(self, path: str | Path) -> list[Problem]:
+    def open(self, path: str | Path, bind: bool = True) -> list[Problem]:
         """Open a graph file. A file with problems opens as far as it can be read, unbound from its path
-        (Save asks where), and its problems are listed; returns them."""
+        (Save asks where), and its problems are listed; returns them. With `bind` false (an example),
+        the document is a copy: Save asks where."""
         path = Path(path)
         try:
             data = path.read_bytes()
@@ -139,7 +142,10 @@ class Document(QObject):
             return problems
         graph, problems = read_graph(data, str(path))
         if graph is not None and not problems:
-            self.load(graph, path)
+            self.load(graph, path if bind else None)
+            if not bind:
+                self.origin, self.origin_label = path, "example"
+                self.pathChanged.emit()
         else:
             self.load(graph, None, problems)
             self.origin = path
@@ -177,7 +183,7 @@ class Document(QObject):
         if self.path is not None:
             return self.path.name
         if self.origin is not None:
-            return f"{self.origin.name} (not saved)"
+            return f"{self.origin.name} ({self.origin_label})"
         return "untitled"
 
     # -- edits --------------------------------------------------------------------
@@ -232,6 +238,20 @@ class Document(QObject):
             self.refused.emit(f"Cannot connect {source} → {target}: {problem}")
             return False
         self._push(cmd.Connect(self.graph, source, target))
+        return True
+
+    def move_input(self, node_id: str, source: str, delta: int) -> bool:
+        """Move `source` up (-1) or down (+1) among `node_id`'s inputs (the order Concat joins them in)."""
+        sources = self.graph.inputs.get(node_id, [])
+        if source not in sources:
+            return False
+        index = sources.index(source)
+        new = index + delta
+        if not 0 <= new < len(sources) or new == index:
+            return False
+        with self._macro(f"Reorder inputs of {node_id}"):
+            self._push(cmd.Disconnect(self.graph, source, node_id))
+            self._push(cmd.Connect(self.graph, source, node_id, new))
         return True
 
     def remove(self, nodes: Iterable[str] = (), edges: Iterable[tuple[str, str]] = ()) -> None:

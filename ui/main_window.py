@@ -393,8 +393,17 @@ class MainWindow(QMainWindow):
             if path:
                 self.open_path(path, ask=False)
 
-    def open_example(self, path: Path) -> None:
-        self.open_path(path)
+    def open_example(self, path: Path) -> bool:
+        """Open an example as an unsaved copy, so Save never overwrites the example itself."""
+        if not self.maybe_save():
+            return False
+        problems = self.doc.open(path, bind=False)
+        if problems:
+            self.problems_dock.raise_()
+            self.show_refusal(f"{path.name} has problems; see the Problems panel")
+            return False
+        self.statusBar().showMessage(f"Opened the example {path.stem}; Save asks where to keep your copy", 6000)
+        return True
 
     def open_dropped(self, path: str) -> None:
         if path.lower().endswith((".yaml", ".yml")):
@@ -425,6 +434,10 @@ class MainWindow(QMainWindow):
 
     def save_as(self) -> bool:
         suggestion = str(self.doc.origin) if self.doc.origin else None
+        if self.doc.origin is not None and self.doc.origin_label == "example":  # not into graphs/ itself
+            last = Path(str(self.settings.value("last_dir", str(Path.home()))))
+            folder = last if last.resolve() != EXAMPLES.resolve() else Path.home()
+            suggestion = str(folder / self.doc.origin.name)
         path = self.ask_save_path(suggestion=suggestion)
         if not path:
             return False

@@ -6,6 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolButton
 
 from nodetrainer.graphfile import dump_graph
 
@@ -254,3 +255,21 @@ def test_a_wire_dropped_on_empty_canvas_offers_a_connected_node(window):
     assert g.inputs["fc1"] == ["input"]
     window.act_undo.trigger()  # adding and connecting is one step
     assert "fc1" not in g.nodes
+
+
+def test_the_inspector_reorders_a_concat_s_inputs(window):
+    window.doc.paste_text("a: {type: Input, shape: [4]}\nb: {type: Input, shape: [6]}\ncat: {type: Concat}\n"
+                          "edges:\n  - a -> cat\n  - b -> cat\n", (0, 0))
+    g = window.doc.graph
+    assert g.inputs["cat"] == ["a", "b"]
+    window.scene.select_ids(["cat"])
+    inputs = window.inspector.editors["inputs"]
+    assert [inputs.item(i).text() for i in range(inputs.count())] == ["a", "b"]
+    inputs.setCurrentRow(1)
+    window.inspector.findChild(QToolButton, "input_up").click()
+    assert g.inputs["cat"] == ["b", "a"]
+    assert [inputs.item(i).text() for i in range(inputs.count())] == ["b", "a"]
+    assert window.scene.nodes["cat"].shape_text == "10"
+    window.act_undo.trigger()
+    assert g.inputs["cat"] == ["a", "b"]
+    assert [inputs.item(i).text() for i in range(inputs.count())] == ["a", "b"]

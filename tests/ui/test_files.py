@@ -165,3 +165,18 @@ def test_a_reading_problem_goes_away_with_its_node(window, tmp_path):
     assert any("ghost" in t for t in panel_texts(window))  # a problem of the file stays until it is saved
     window.act_undo.trigger()
     assert "conv" in window.scene.nodes  # an unknown type comes back as it was
+
+
+def test_an_example_opens_as_a_copy_that_save_does_not_overwrite(window, tmp_path):
+    example = ROOT / "graphs" / "digits_mlp.yaml"
+    before = example.read_text()
+    assert window.open_example(example)
+    assert window.doc.path is None and "digits_mlp.yaml (example)" in window.windowTitle()
+    assert not window.isWindowModified()
+    asked = []
+    window.ask_save_path = lambda *a, suggestion=None, **k: asked.append(suggestion) or str(tmp_path / "copy.yaml")
+    assert window.save()
+    assert asked[0].endswith("digits_mlp.yaml") and Path(asked[0]).parent != example.parent
+    assert (tmp_path / "copy.yaml").exists()
+    assert example.read_text() == before
+    assert window.examples_menu.actions()  # File > Open Example lists graphs/

@@ -17,7 +17,8 @@ import yaml
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame,
-                               QLabel, QLineEdit, QPlainTextEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QPlainTextEdit, QScrollArea, QSpinBox,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from nodetrainer.graph import GraphEvent
 from nodetrainer.graphfile import NAME_RE
@@ -217,12 +218,59 @@ class Inspector(QScrollArea):
                 self.editors[param.name] = widget
                 self._error_row(form, param.name)
         layout.addLayout(form)
+        if spec is not None and spec.multi_input:
+            self._build_inputs(layout, node_id)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.status)
         self._load_values()
         self._refresh_status()
+
+    def _build_inputs(self, layout: QVBoxLayout, node_id: str) -> None:
+        """The node's inputs in order (Concat joins them in this order), with buttons to reorder."""
+        label = QLabel("inputs, in order")
+        label.setToolTip("the order of the incoming edges; Concat joins its inputs in this order")
+        layout.addWidget(label)
+        row = QHBoxLayout()
+        inputs = QListWidget()
+        inputs.setObjectName("inputs")
+        inputs.setMaximumHeight(90)
+        inputs.addItems(self.doc.graph.inputs.get(node_id, []))
+        buttons = QVBoxLayout()
+        for text, delta in (("↑", -1), ("↓", 1)):
+            button = QToolButton()
+            button.setText(text)
+            button.setObjectName("input_up" if delta < 0 else "input_down")
+            button.setToolTip("move the selected input " + ("up" if delta < 0 else "down"))
+            button.clicked.connect(lambda _c=False, d=delta: self._move_input(d))
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        row.addWidget(inputs)
+        row.addLayout(buttons)
+        layout.addLayout(row)
+        self.editors["inputs"] = inputs
+
+    def _move_input(self, delta: int) -> None:
+        inputs = self.editors.get("inputs")
+        if self.node_id is None or not isinstance(inputs, QListWidget) or inputs.currentItem() is None:
+            return
+        source = inputs.currentItem().text()
+        if self.doc.move_input(self.node_id, source, delta):
+            self._load_inputs(select=source)
+
+    def _load_inputs(self, select: str | None = None) -> None:
+        inputs = self.editors.get("inputs")
+        if self.node_id is None or not isinstance(inputs, QListWidget):
+            return
+        current = select or (inputs.currentItem().text() if inputs.currentItem() else None)
+        sources = self.doc.graph.inputs.get(self.node_id, [])
+        if [inputs.item(i).text() for i in range(inputs.count())] != sources:
+            inputs.clear()
+            inputs.addItems(sources)
+        for i in range(inputs.count()):
+            if inputs.item(i).text() == current:
+                inputs.setCurrentRow(i)
 
     def _error_row(self, form: QFormLayout, key: str) -> None:
         label = QLabel()
@@ -399,6 +447,8 @@ class Inspector(QScrollArea):
             self._schedule(rebuild=True)
         elif event.kind == "node_changed" and event.node == self.node_id:
             self._load_values()
+        elif event.kind in ("edge_added", "edge_removed", "node_renamed") and "inputs" in self.editors:
+            self._load_inputs()
 
     def _schedule(self, rebuild: bool) -> None:
         if not self._pending:
