@@ -170,6 +170,9 @@ class Document(QObject):
             raise GraphError("the document has no file yet; use Save As")
         self.graph.path = target
         save_graph(self.graph, target)
+        saved, _ = read_graph(dump_graph(self.graph), str(target))
+        if saved is not None:  # problems now point at lines of the file just written
+            self.graph.lines = saved.lines
         self.path = target
         self.origin = None
         self.read_problems = []

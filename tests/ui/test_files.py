@@ -180,3 +180,16 @@ def test_an_example_opens_as_a_copy_that_save_does_not_overwrite(window, tmp_pat
     assert (tmp_path / "copy.yaml").exists()
     assert example.read_text() == before
     assert window.examples_menu.actions()  # File > Open Example lists graphs/
+
+
+def test_problem_lines_point_into_the_saved_file(window, tmp_path):
+    window.open_path(EXAMPLE)
+    window.scene.select_ids(["relu3"])
+    window.act_delete.trigger()  # drop now has no input
+    texts = panel_texts(window)
+    assert any(t.startswith("drop: drop has no input") for t in texts)  # no stale line while modified
+    target = tmp_path / "g.yaml"
+    window.ask_save_path = lambda *a, **k: str(target)
+    window.save_as()
+    line = next(i for i, text in enumerate(target.read_text().splitlines(), 1) if text.startswith("  drop:"))
+    assert any(t.startswith(f"line {line} · drop: drop has no input") for t in panel_texts(window))

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, Q
 from nodetrainer.layers import REGISTRY
 from nodetrainer.templates import TEMPLATES
 
-from ..panels.palette import matches
+from ..panels.palette import dot_icon, matches
 
 
 class QuickAdd(QFrame):
@@ -43,7 +43,7 @@ class QuickAdd(QFrame):
             if score is not None:
                 ranked.append((score, label, kind, name))
         for _score, label, kind, name in sorted(ranked):
-            item = QListWidgetItem(label)
+            item = QListWidgetItem(dot_icon(REGISTRY[name].category if kind == "node" else "templates"), label)
             item.setData(Qt.ItemDataRole.UserRole, (kind, name))
             doc = REGISTRY[name].doc if kind == "node" else TEMPLATES[name].doc
             item.setToolTip(doc)

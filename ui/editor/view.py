@@ -17,7 +17,7 @@ from .. import theme
 from .quickadd import QuickAdd
 from .scene import GraphScene
 
-MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
+MIN_ZOOM, MAX_ZOOM = 0.01, 4.0
 
 
 class GraphView(QGraphicsView):

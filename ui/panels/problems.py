@@ -15,10 +15,10 @@ from ..document import Document
 ROLE = Qt.ItemDataRole.UserRole
 
 
-def problem_text(problem: Problem) -> str:
+def problem_text(problem: Problem, with_line: bool = True) -> str:
     """'line 12 · conv1: message' — the located message without the file name."""
     where = []
-    if problem.line is not None:
+    if problem.line is not None and with_line:
         where.append(f"line {problem.line}")
     head = " · ".join(where)
     node = f"{problem.node}: " if problem.node else ""
@@ -39,16 +39,22 @@ class ProblemsPanel(QWidget):
         self.list.setAlternatingRowColors(True)
         layout.addWidget(self.list)
         self._shown: list[Problem] | None = None
+        self._lines = True
         self.list.itemClicked.connect(self._clicked)
         self.list.itemActivated.connect(self._clicked)
         document.validated.connect(self.refresh)
+        document.undo_stack.cleanChanged.connect(self.refresh)
         self.refresh()
 
     def refresh(self, *_args) -> None:
         problems = self.doc.problems
-        if problems == self._shown:
+        # line numbers point into the file on disk: shown while the document matches it (reading
+        # problems always match the file they were found in)
+        lines = not self.doc.modified
+        if problems == self._shown and lines == self._lines:
             return
-        self._shown = list(problems)
+        self._shown, self._lines = list(problems), lines
+        read = set(map(id, self.doc.read_problems))
         self.list.clear()
         icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
         ok_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton)
@@ -57,8 +63,8 @@ class ProblemsPanel(QWidget):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             self.list.addItem(item)
         for problem in problems:
-            item = QListWidgetItem(icon, problem_text(problem))
-            item.setToolTip(str(problem))
+            item = QListWidgetItem(icon, problem_text(problem, lines or id(problem) in read))
+            item.setToolTip(str(problem) if lines else problem_text(problem, False))
             item.setData(ROLE, problem.node)
             self.list.addItem(item)
         self.countChanged.emit(len(problems))
