@@ -162,6 +162,11 @@ class NodeItem(QGraphicsItem):
         if changed:
             self.update()
 
+    def set_ports_visible(self, visible: bool) -> None:
+        for port in (self.input_port, self.output_port):
+            if port is not None:
+                port.setVisible(visible)
+
     def set_id(self, node_id: str) -> None:
         self.node_id = node_id
         self.update()
@@ -285,6 +290,7 @@ class EdgeItem(QGraphicsPathItem):
         self.target = target
         self.highlight = False
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setPen(QPen(Qt.GlobalColor.transparent, 4.0))  # only widens the bounding rect to the thickest stroke
         self.setZValue(0)
         self.setAcceptHoverEvents(True)
         source.edges.append(self)
@@ -301,7 +307,8 @@ class EdgeItem(QGraphicsPathItem):
                 node.edges.remove(self)
 
     def adjust(self) -> None:
-        self.setPath(edge_path(port_point(self.source, True), port_point(self.target, False)))
+        self.start, self.end = port_point(self.source, True), port_point(self.target, False)
+        self.setPath(edge_path(self.start, self.end))
 
     def tooltip(self) -> str:
         return f"{self.source.node_id} → {self.target.node_id}"
@@ -310,9 +317,6 @@ class EdgeItem(QGraphicsPathItem):
         stroker = QPainterPathStroker()
         stroker.setWidth(12)
         return stroker.createStroke(self.path())
-
-    def boundingRect(self) -> QRectF:
-        return super().boundingRect().adjusted(-6, -6, 6, 6)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         t = theme.current()
@@ -323,7 +327,7 @@ class EdgeItem(QGraphicsPathItem):
         if lod < LOD_SIMPLE:
             pen = QPen(color, 0)  # cosmetic hairline
             painter.setPen(pen)
-            painter.drawLine(self.path().pointAtPercent(0), self.path().pointAtPercent(1))
+            painter.drawLine(self.start, self.end)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))

@@ -41,6 +41,7 @@ class GraphScene(QGraphicsScene):
         self._press_positions: dict[str, QPointF] | None = None
         self._edge_hint: EdgeItem | None = None
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.detailed = True  # ports shown; the view turns them off when zoomed far out
         document.graph.subscribe(self._on_event)
         document.validated.connect(self.apply_report)
         self.rebuild()
@@ -73,6 +74,8 @@ class GraphScene(QGraphicsScene):
         item.set_content(params_text=self._params_text(node_id))
         x, y = self.doc.graph.layout.get(node_id, (0.0, 0.0))
         item.setPos(x, y)
+        if not self.detailed:
+            item.set_ports_visible(False)
         self.addItem(item)
         self.nodes[node_id] = item
         return item
@@ -159,6 +162,14 @@ class GraphScene(QGraphicsScene):
             count = counts.get(node_id, 0)
             item.set_content(shape_text=shape, count_text=f"{fmt_count(count)} params" if count else "",
                              problems=by_node.get(node_id, []))
+
+    def set_detailed(self, detailed: bool) -> None:
+        """Show or hide the ports of every node (hidden when zoomed out so far that they cannot be hit:
+        thousands fewer items to paint)."""
+        if detailed != self.detailed:
+            self.detailed = detailed
+            for item in self.nodes.values():
+                item.set_ports_visible(detailed)
 
     # -- queries -------------------------------------------------------------------------
     def selected_ids(self) -> list[str]:

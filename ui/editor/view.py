@@ -14,6 +14,7 @@ from PySide6.QtGui import QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsView, QToolTip
 
 from .. import theme
+from .items import LOD_SIMPLE
 from .quickadd import QuickAdd
 from .scene import GraphScene
 
@@ -70,6 +71,10 @@ class GraphView(QGraphicsView):
             self.setTransformationAnchor(old_anchor)
         else:
             self.scale(factor, factor)
+        self._zoomed()
+
+    def _zoomed(self) -> None:
+        self.graph_scene.set_detailed(self.zoom() >= LOD_SIMPLE)
         self.zoomChanged.emit(self.zoom())
 
     def wheelEvent(self, event) -> None:
@@ -91,7 +96,7 @@ class GraphView(QGraphicsView):
         elif self.zoom() < MIN_ZOOM:
             self.zoom_by(MIN_ZOOM / self.zoom())
             self.centerOn(rect.center())
-        self.zoomChanged.emit(self.zoom())
+        self._zoomed()
 
     def center_on_node(self, node_id: str) -> None:
         item = self.graph_scene.nodes.get(node_id)
