@@ -7,8 +7,10 @@
 - The same class keeps a split too large for the GPU in (pinned) host memory and
   copies each batch over, non-blocking.
 - `StreamBatches`: a torch `Dataset` too large to hold (big image folders) goes
-  through a DataLoader with worker processes and pinned memory, shuffled by the
-  same generator through a batch sampler, so a resumed run sees the same order.
+  through a DataLoader with persistent worker processes (started from a fork
+  server on Linux: forking a threaded GUI process can deadlock) and pinned
+  memory, shuffled by the same generator through a batch sampler, so a resumed
+  run sees the same order.
 
 A final training batch of a single sample is dropped: BatchNorm cannot train on
 it and one sample an epoch is not worth a crash. Both classes can start an
@@ -17,7 +19,9 @@ epoch at a given step (resuming in the middle of an epoch).
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
 import os
+import sys
 from typing import Any, Iterator, Sequence
 
 import torch
@@ -116,7 +120,7 @@ class _PermutationBatchSampler:
 
 class StreamBatches:
     def __init__(self, dataset: Dataset, batch_size: int, device: torch.device, shuffle: bool = False,
-                 generator: torch.Generator | None = None, num_workers: int | None = None):
+                 generator: torch.Generator | None = None, num_workers: int | None = None, persistent: bool = True):
         self.n = len(dataset)  # type: ignore[arg-type]
         self.device = device
         self.steps = steps_for(self.n, batch_size, training=shuffle)
@@ -124,8 +128,14 @@ class StreamBatches:
         self.sampler = _PermutationBatchSampler(self.n, batch_size, shuffle, generator, self.steps)
         if num_workers is None:
             num_workers = min(8, max(0, (os.cpu_count() or 1) - 1))
+        # fork() from a process with threads (a GUI, torch's own pools) can deadlock: on Linux start workers
+        # from a fork server instead (macOS and Windows spawn by default)
+        context = None
+        if num_workers > 0 and sys.platform.startswith("linux") and "forkserver" in mp.get_all_start_methods():
+            context = mp.get_context("forkserver")
         self.loader = DataLoader(dataset, batch_sampler=self.sampler, num_workers=num_workers,
-                                 pin_memory=device.type == "cuda", persistent_workers=num_workers > 0)
+                                 pin_memory=device.type == "cuda", persistent_workers=persistent and num_workers > 0,
+                                 multiprocessing_context=context)
 
     def __len__(self) -> int:
         return self.steps
@@ -138,7 +148,7 @@ class StreamBatches:
 
 def make_batches(split: Any, batch_size: int, device: torch.device, shuffle: bool = False,
                  generator: torch.Generator | None = None,
-                 num_workers: int | None = None) -> TensorBatches | StreamBatches | None:
+                 num_workers: int | None = None, persistent: bool = True) -> TensorBatches | StreamBatches | None:
     """Batches for a data split: a Split(x, y) of tensors, a torch Dataset, or None (no such split)."""
     if split is None:
         return None
@@ -149,5 +159,5 @@ def make_batches(split: Any, batch_size: int, device: torch.device, shuffle: boo
     if isinstance(split, Sequence) and len(split) == 2 and all(isinstance(t, torch.Tensor) for t in split):
         return TensorBatches(split[0], split[1], batch_size, device, shuffle, generator)
     if isinstance(split, Dataset) or hasattr(split, "__getitem__"):
-        return StreamBatches(split, batch_size, device, shuffle, generator, num_workers)
+        return StreamBatches(split, batch_size, device, shuffle, generator, num_workers, persistent)
     raise TypeError(f"cannot make batches from {type(split).__name__}")

@@ -77,6 +77,4 @@ def describe_failure(exc: BaseException, model: nn.Module | None = None, node_id
         return FailureInfo(message, node)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     message = f"{type(exc).__name__}: {text}" if not isinstance(exc, RuntimeError) else text
-    if node:
-        message = f"while running node {node}: {message}"
-    return FailureInfo(message, node)
+    return FailureInfo(f"training failed: {message}", node)

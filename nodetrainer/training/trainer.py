@@ -132,7 +132,7 @@ class Trainer:
             raise ValueError("the training split is empty")
         eval_bs = self.options.eval_batch_size or config.batch_size * 4
         self.val_batches = make_batches(val, eval_bs, self.device, num_workers=workers)
-        self.test_batches = make_batches(test, eval_bs, self.device, num_workers=workers)
+        self.test_batches = make_batches(test, eval_bs, self.device, num_workers=workers, persistent=False)  # once
         self.steps_per_epoch = len(self.train_batches)
 
         self.metric_names = config.metric_names(self.task)

@@ -229,3 +229,25 @@ training:
     assert {"val_mae", "val_rmse", "val_r2"} <= set(result.best)
     assert set(stats[0].grad_norms) == {"fc1", "value"}
     assert evaluate_run(session.run_dir, "test")["r2"] == pytest.approx(result.test["r2"])
+
+
+def test_runtime_error_in_a_compiled_graph_names_the_node(tmp_path, capsys, monkeypatch):
+    import nodetrainer.compiler as compiler
+
+    original = compiler.compile_graph
+
+    def broken(graph):
+        model = original(graph)
+        model.hidden = torch.nn.Linear(5, 32)  # no longer fits the 64 features it receives
+        return model
+
+    monkeypatch.setattr(compiler, "compile_graph", broken)
+    graph = write_graph(tmp_path)
+    session = prepare(graph, runs_dir=None)
+    result = session.run()
+    assert result.reason == "failed" and result.error_node == "hidden"
+    assert main(["train", str(graph), "--runs", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err
+    assert f"{graph}:7: node hidden: training failed: mat1 and mat2 shapes" in err and "Traceback" not in err
+    [run] = run_dirs(tmp_path / "runs")
+    assert json.loads((run / "summary.json").read_text())["error_node"] == "hidden"

@@ -362,7 +362,7 @@ def test_failure_names_the_module_node():
     with pytest.raises(RuntimeError) as info:
         model(torch.randn(2, 4))
     failure = describe_failure(info.value, model)
-    assert failure.node == "fc2" and "fc2" in failure.message and "\n" not in failure.message
+    assert failure.node == "fc2" and "mat1 and mat2" in failure.message and "\n" not in failure.message
     oom = describe_failure(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate"), model, batch_size=512)
     assert "batch_size 512" in oom.message
 
