@@ -2,18 +2,20 @@
 import sys
 
 
-def _pin_none() -> None:
-    """Work around PySide6 6.12 on Python < 3.12: every Qt call returning void drops one reference to
-    None (shiboken assumes None is immortal, as it is from 3.12), so a long session, or building a
-    1,000-node scene, ends in 'Fatal Python error: none_dealloc'. Give None enough references that
-    it can never reach zero, which is what Python 3.12 does itself."""
+def _pin_singletons() -> None:
+    """Work around PySide6 6.12 on Python < 3.12: shiboken treats None, True and False as immortal (as
+    they are from 3.12), so every Qt call returning void drops a reference to None, and every bool that
+    crosses a signal drops one to True or False. A long session, or building a 1,000-node scene, then
+    ends in 'Fatal Python error: none_dealloc' (or bool_dealloc). Give the three singletons enough
+    references that they can never reach zero, which is what Python 3.12 does itself."""
     if sys.version_info >= (3, 12):
         return
     import ctypes
 
-    count = ctypes.c_ssize_t.from_address(id(None))
-    if count.value < 2**40:
-        count.value += 2**50
+    for singleton in (None, True, False):
+        count = ctypes.c_ssize_t.from_address(id(singleton))
+        if count.value < 2**40:
+            count.value += 2**50
 
 
-_pin_none()
+_pin_singletons()
