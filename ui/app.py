@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     theme.manager().set_mode(str(settings.value("theme", "system")))
     app.setWindowIcon(icon("app"))
     window = MainWindow(settings)
+    geometry = settings.value("window_geometry")
+    if geometry is not None:
+        window.restoreGeometry(geometry)
     files = [a for a in argv[1:] if not a.startswith("-")]
     if files:
         window.open_path(Path(files[0]), ask=False)

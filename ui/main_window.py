@@ -114,8 +114,10 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._sized:
             self._sized = True
-            self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 340], Qt.Orientation.Horizontal)
-            self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+            state = self.settings.value("window_state")
+            if state is None or not self.restoreState(state):
+                self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 340], Qt.Orientation.Horizontal)
+                self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
 
     def _action(self, text: str, slot, shortcut=None, icon_name: str | None = None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -525,6 +527,8 @@ class MainWindow(QMainWindow):
     # -- window events ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.maybe_save():
+            self.settings.setValue("window_state", self.saveState())
+            self.settings.setValue("window_geometry", self.saveGeometry())
             self.autosave.discard()
             self.autosave.timer.stop()
             event.accept()

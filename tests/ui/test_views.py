@@ -1,0 +1,87 @@
+"""Views a user looks at: code view and export, themes, zoom and fit, recent files, the window title."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+
+from nodetrainer.export import export_python
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "graphs" / "digits_resnet.yaml"
+
+
+def test_code_view_is_the_export_text_and_export_writes_it(window, tmp_path):
+    window.open_path(EXAMPLE)
+    window.code_dock.raise_()
+    assert window.code.text() == export_python(window.doc.graph)
+    target = tmp_path / "net.py"
+    window.ask_save_path = lambda *a, **k: str(target)
+    assert window.export_python()
+    assert target.read_text() == export_python(window.doc.graph)
+    # while the graph is invalid, the view lists why instead of code, and export refuses
+    window.scene.select_ids(["skip"])
+    window.act_delete.trigger()
+    assert window.code.text().startswith("# The graph is not valid yet")
+    assert not window.export_python()
+    assert "Cannot export" in window.statusBar().currentMessage()
+
+
+def test_themes_switch_the_palette_and_the_canvas(window):
+    from ui import theme
+
+    window.set_theme("dark")
+    assert theme.current().name == "dark"
+    assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 80
+    dark = window.view.grab().toImage().pixelColor(5, 5)
+    window.set_theme("light")
+    assert theme.current().name == "light"
+    light = window.view.grab().toImage().pixelColor(5, 5)
+    assert dark.lightness() < 60 < light.lightness()
+    assert window.settings.value("theme") == "light"
+
+
+def test_wheel_zooms_about_the_cursor_and_fit_shows_every_node(window, qtbot):
+    window.open_path(EXAMPLE)
+    view = window.view
+    view.zoom_by(1.0 / view.zoom())
+    anchor = view.viewport().rect().center() + view.viewport().rect().topLeft()
+    under = view.mapToScene(anchor)
+    view.zoom_by(2.0, QPointF(anchor))
+    assert abs(view.zoom() - 2.0) < 1e-6
+    after = view.mapToScene(anchor)
+    assert abs(after.x() - under.x()) < 1 and abs(after.y() - under.y()) < 1
+    window.act_fit.trigger()
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert all(visible.contains(item.sceneBoundingRect()) for item in window.scene.nodes.values())
+    assert "%" in window.zoom_label.text()
+
+
+def test_recent_files_and_title(window):
+    window.open_path(EXAMPLE)
+    assert window.windowTitle() == "digits-resnet — digits_resnet.yaml[*] — NodeTrainer"
+    window._fill_recent()
+    names = [a.text() for a in window.recent_menu.actions()]
+    assert "digits_resnet.yaml" in names
+    window.inspector.show_node(None)
+    name = window.inspector.editors["name"]
+    name.setText("my net")
+    name.editingFinished.emit()
+    assert window.doc.graph.name == "my net" and window.windowTitle().startswith("my net — ")
+    name.setText("bad/name")
+    name.editingFinished.emit()
+    assert window.doc.graph.name == "my net" and window.inspector.errors["name"].text()
+    window.act_undo.trigger()
+    assert window.doc.graph.name == "digits-resnet"
+
+
+def test_select_all_then_delete_is_one_undo_step(window):
+    window.open_path(EXAMPLE)
+    count = len(window.doc.graph.nodes)
+    window.act_select_all.trigger()
+    window.act_delete.trigger()
+    assert window.doc.graph.nodes == {} and "12 nodes" not in window.validity.text()
+    window.act_undo.trigger()
+    assert len(window.doc.graph.nodes) == count and not window.doc.problems
