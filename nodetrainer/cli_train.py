@@ -50,12 +50,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .training.run import prepare, resume
 
     overrides = {"epochs": args.epochs, "device": args.device, "precision": args.precision}
+    if args.resume and args.file:
+        raise ConfigError(Problem("give either a graph FILE to train or --resume RUN, not both: a resumed run "
+                                  "trains the graph.yaml in its run folder", args.file))
     if args.resume:
         session = resume(args.resume, overrides)
     elif args.file:
         session = prepare(args.file, overrides, runs_dir=args.runs)
     else:
-        raise ConfigError(Problem("train needs a graph FILE, or --resume RUN to continue a run"))
+        raise ConfigError(Problem("train needs a graph FILE, or --resume RUN to continue a run", "nodetrainer train"))
 
     graph_file = args.file if not args.resume else str(session.run_dir / "graph.yaml")
     view = ProgressView(sys.stderr, graph_file, session.graph)

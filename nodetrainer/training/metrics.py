@@ -122,6 +122,11 @@ class MetricAccumulator:
             self._reg.add_(rows)
 
     # -- reading back (one sync) ------------------------------------------------
+    def mean_loss(self) -> float:
+        """The running mean loss (one small read; for throttled progress reports)."""
+        return self._loss.item() / self._count if self._count else float("nan")
+
+
     def compute(self, prefix: str = "") -> dict[str, float]:
         """The loss (as `{prefix}loss`, when tracked) and every metric, read back in one transfer."""
         parts = [self._loss.reshape(1), self._correct.reshape(1), self._top5.reshape(1)]

@@ -121,11 +121,11 @@ def resume(run_dir: str | os.PathLike, overrides: Overrides | None = None, *,
     run = RunFolder(run_dir)
     last_path = run.path / LAST_FILE
     if not last_path.exists():
-        raise ConfigError(Problem(f"{run.path} is not a run folder that can be resumed: it has no {LAST_FILE}"))
+        raise ConfigError(Problem(f"not a run folder that can be resumed: it has no {LAST_FILE}", str(run.path)))
     summary = run.read_summary() or {}
     if summary.get("stop_reason") == "diverged":
-        raise ConfigError(Problem(f"the run in {run.path} diverged; resuming it would diverge again: train anew "
-                                  "with a lower learning rate, grad_clip or a normalization layer"))
+        raise ConfigError(Problem("this run diverged; resuming it would diverge again: train anew "
+                                  "with a lower learning rate, grad_clip or a normalization layer", str(run.path)))
     last = _load(last_path)
     best = _load(run.path / BEST_FILE) if (run.path / BEST_FILE).exists() else None
     graph = load_graph(run.path / GRAPH_FILE)
@@ -238,14 +238,14 @@ def evaluate_run(run_dir: str | os.PathLike, split: str = "test", device: str | 
     from ..graphfile import load_graph
     run = RunFolder(run_dir)
     if not (run.path / GRAPH_FILE).exists():
-        raise ConfigError(Problem(f"{run.path} is not a run folder: it has no {GRAPH_FILE}"))
+        raise ConfigError(Problem(f"not a run folder: it has no {GRAPH_FILE}", str(run.path)))
     summary = run.read_summary() or {}
     kept = summary.get("kept_weights") or BEST_FILE
     weights_path = run.path / kept
     if not weights_path.exists():
         weights_path = run.path / (LAST_FILE if kept == BEST_FILE else BEST_FILE)
     if not weights_path.exists():
-        raise ConfigError(Problem(f"{run.path} has no weights ({BEST_FILE} or {LAST_FILE})"))
+        raise ConfigError(Problem(f"the run folder has no weights ({BEST_FILE} or {LAST_FILE})", str(run.path)))
     payload = _load(weights_path)
     graph = load_graph(run.path / GRAPH_FILE)
     overrides = {"device": device} if device else None
@@ -254,11 +254,11 @@ def evaluate_run(run_dir: str | os.PathLike, split: str = "test", device: str | 
     trainer: Trainer = parts["trainer"]
     trainer.model.load_state_dict(payload["model"])
     if split not in ("val", "test", "train"):
-        raise ConfigError(Problem(f"split must be val or test, got '{split}'"))
+        raise ConfigError(Problem(f"split must be val or test, got '{split}'", str(run.path)))
     try:
         return trainer.evaluate(split)
     except ValueError as exc:
-        raise ConfigError(Problem(f"{exc}: the run's data.split gives it no {split} samples")) from None
+        raise ConfigError(Problem(f"{exc}: the run's data.split gives it no {split} samples", str(run.path))) from None
 
 
 # -- helpers ------------------------------------------------------------------------------

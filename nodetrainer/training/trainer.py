@@ -444,11 +444,8 @@ class Trainer:
         return self._stop_requested.is_set()
 
     def _progress(self, epoch: int, step: int, samples_epoch: int, elapsed: float) -> None:
-        acc = self.train_acc
-        count = acc._count
-        loss = acc._loss.item() / count if count else float("nan")
+        loss = self.train_acc.mean_loss()
         if self._loss_diverged(loss):
-            self.step_in_epoch = step
             result = {"train_loss": loss}
             self._warn_divergence(result)
             self._record_diverged_epoch(epoch, result, elapsed)
@@ -484,7 +481,8 @@ class Trainer:
                                 "Try a lower learning rate, grad_clip or a normalization layer"))
 
     def _record_diverged_epoch(self, epoch: int, metrics: dict[str, float], seconds: float) -> None:
-        self.epoch = epoch
+        self.epoch = epoch  # counted as run, though it may have ended early
+        self.step_in_epoch = 0
         row = {"epoch": epoch, **metrics, "lr": self.schedule.lr, "seconds": seconds}
         self.history.append(row)
         if self.run:
