@@ -298,9 +298,6 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.doc.modified)
 
     # -- edit actions --------------------------------------------------------------------------
-    def _canvas_focus(self) -> bool:
-        return True
-
     def delete_selection(self) -> None:
         self.doc.remove(self.scene.selected_ids(), self.scene.selected_edges())
 

@@ -193,3 +193,18 @@ def test_problem_lines_point_into_the_saved_file(window, tmp_path):
     window.save_as()
     line = next(i for i, text in enumerate(target.read_text().splitlines(), 1) if text.startswith("  drop:"))
     assert any(t.startswith(f"line {line} · drop: drop has no input") for t in panel_texts(window))
+
+
+def test_deleting_in_a_cycle_read_from_a_file_undoes_exactly(window, tmp_path):
+    path = tmp_path / "cycle.yaml"
+    path.write_text("nodetrainer: 1\nname: cycle\nnodes:\n  x: {type: Input, shape: [4]}\n  a: {type: Add}\n"
+                    "  b: {type: ReLU}\n  out: {type: Output}\nedges:\n  - x -> a -> b -> a\n  - b -> out\n")
+    assert window.open_path(path)  # readable; the cycle is a validation problem
+    assert any("cycle" in t for t in panel_texts(window))
+    before = dump_graph(window.doc.graph)
+    window.scene.select_ids(["b"])
+    window.act_delete.trigger()
+    assert not any("cycle" in t for t in panel_texts(window))
+    window.act_undo.trigger()
+    assert dump_graph(window.doc.graph) == before
+    assert ("b", "a") in window.scene.edges
