@@ -127,7 +127,7 @@ def main() -> None:
         return times
 
     # out_features 64 <-> 65: half the graph downstream changes shape (and the Add after it gets a problem)
-    wide = edits(lambda k: (node, "out_features", 64 + (k % 2)))
+    wide = edits(lambda k: (node, "out_features", 65 - (k % 2)))
     shapes_ok = window.scene.nodes[node].shape_text in ("64", "65")
     # Dropout p: no shape changes
     narrow = edits(lambda k: (drop, "p", 0.2 + 0.1 * (k % 2)))
