@@ -51,7 +51,7 @@ from .precision import Precision, backend_flags, resolve_precision
 from .regularization import WeightPenalty
 from .runs import RunFolder
 from .schedulers import LRSchedule
-from .seeding import deterministic_mode, rng_state, set_rng_state
+from .seeding import deterministic_mode, rng_state, seed_everything, set_rng_state
 
 STOP_REASONS = ("completed", "early_stopped", "diverged", "stopped")
 DIVERGENCE_FACTOR = 1e6  # a training loss this many times the first batch's means the run blew up
@@ -250,6 +250,8 @@ class Trainer:
     def fit(self) -> RunResult:
         """Trains until the last epoch, early stopping, divergence or `stop()`; never raises for training errors."""
         started = time.perf_counter()
+        if self.global_step == 0 and self.epoch == 0:
+            seed_everything(self.config.seed)  # a fresh run: dropout & co. draw from the run's seed (resumes restore)
         samples_before, seconds_before = self.samples_seen, self.train_seconds
         reason = "completed"
         failure = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
@@ -342,3 +343,15 @@ def test_monitoring_a_train_metric_computes_it(digits):
     result = trainer.fit()
     assert all("train_accuracy" in e.metrics for e in of(events, ev.EpochEnded))
     assert trainer.tracker.maximize and result.best["train_accuracy"] > 0.8
+
+
+def test_same_seed_same_run_whatever_the_global_rng(digits):
+    a, _ = make(digits, epochs=2, deterministic=True)  # with dropout
+    a.fit()
+    b, _ = make(digits, epochs=2, deterministic=True)
+    torch.rand(1000), np.random.rand(10)  # the random state before fit does not matter
+    b.fit()
+    assert all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
+    c, _ = make(digits, epochs=2, deterministic=True, seed=1)
+    c.fit()
+    assert not torch.equal(a.model.fc1.weight, c.model.fc1.weight)
