@@ -77,7 +77,11 @@ class MainWindow(QMainWindow):
         self.doc.loaded.connect(self._loaded)
         self.doc.undo_stack.cleanChanged.connect(self.update_title)
         self.doc.graph.subscribe(self._graph_event)
-        self.scene.selectionChanged.connect(self._selection_changed)
+        self._selection_timer = QTimer(self)  # one inspector update for a burst of selection changes
+        self._selection_timer.setSingleShot(True)
+        self._selection_timer.setInterval(0)
+        self._selection_timer.timeout.connect(self._show_selection)
+        self.scene.selectionChanged.connect(self._selection_timer.start)
         self.scene.fileDropped.connect(self.open_dropped)
         self.palette.activated.connect(self._palette_activated)
         self.problems.nodeActivated.connect(self.reveal_node)
@@ -258,7 +262,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.view.fit)
         self.view.fit()
 
-    def _selection_changed(self) -> None:
+    def _show_selection(self) -> None:
         try:
             ids = self.scene.selected_ids()
         except RuntimeError:

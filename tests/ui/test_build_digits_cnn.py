@@ -8,7 +8,7 @@ from nodetrainer.graph import Graph
 from nodetrainer.graphfile import dump_graph
 from nodetrainer.validate import check_graph
 
-from uihelpers import palette_drop, wire
+from uihelpers import palette_drop, wire, select
 
 CHAIN = ["Input", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "Output"]
 
@@ -23,7 +23,7 @@ def build_digits_cnn(window) -> list[str]:
         wire(window, source, target)
     # Linear 10 through the inspector: select the node, type into its out_features box
     linear = ids[CHAIN.index("Linear")]
-    window.scene.select_ids([linear])
+    select(window, [linear])
     box = window.inspector.editors["out_features"]
     assert isinstance(box, QSpinBox)
     box.setValue(10)
@@ -85,7 +85,7 @@ def test_undo_everything_then_redo_gives_identical_yaml(window):
     assert window.doc.problems == []
 
 
-def test_a_new_node_shows_its_problem_as_a_badge_and_in_the_problems_panel(window):
+def test_a_new_node_shows_its_problem_as_a_badge_and_in_the_problems_panel(window, qtbot):
     palette_drop(window, "Linear", QPointF(100, 100))
     item = window.scene.nodes["fc1"]
     assert item.problems  # no input yet
@@ -97,4 +97,4 @@ def test_a_new_node_shows_its_problem_as_a_badge_and_in_the_problems_panel(windo
     row = next(i for i, text in enumerate(panel) if "fc1" in text)
     window.problems.list.itemClicked.emit(window.problems.list.item(row))
     assert window.scene.selected_ids() == ["fc1"]
-    assert window.inspector.node_id == "fc1"
+    qtbot.waitUntil(lambda: window.inspector.node_id == "fc1", timeout=2000)

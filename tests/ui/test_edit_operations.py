@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QToolButton
 
 from nodetrainer.graphfile import dump_graph
 
-from uihelpers import mouse_drag, palette_drop, wire
+from uihelpers import mouse_drag, palette_drop, wire, select
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "graphs" / "digits_cnn.yaml"
@@ -81,7 +81,7 @@ def test_dragging_a_free_node_onto_an_edge_inserts_it_in_one_step(window):
 def test_a_drag_moves_the_whole_selection_as_one_undo_step(window):
     chain(window, "Input", "Linear", "Output")
     g = window.doc.graph
-    window.scene.select_ids(["input", "fc1"])
+    select(window, ["input", "fc1"])
     start = dict(g.layout)
     center = window.scene.nodes["fc1"].center()
     mouse_drag(window, center, center + QPointF(60, 80), steps=5)
@@ -96,7 +96,7 @@ def test_a_drag_moves_the_whole_selection_as_one_undo_step(window):
 
 def test_copy_and_paste_as_yaml_text(window):
     window.open_path(EXAMPLE)
-    window.scene.select_ids(["conv1", "relu1", "conv2"])
+    select(window, ["conv1", "relu1", "conv2"])
     window.view.setFocus()
     window.act_copy.trigger()
     text = QGuiApplication.clipboard().text()
@@ -134,21 +134,21 @@ def test_cut_duplicate_delete_and_undo_restore_order_and_edges(window):
     window.open_path(EXAMPLE)
     g = window.doc.graph
     original = dump_graph(g)
-    window.scene.select_ids(["relu1", "conv2"])
+    select(window, ["relu1", "conv2"])
     window.act_delete.trigger()
     assert "relu1" not in g.nodes and "conv2" not in g.nodes
     assert "relu1" not in window.scene.nodes
     window.act_undo.trigger()
     assert dump_graph(g) == original
 
-    window.scene.select_ids(["drop"])
+    select(window, ["drop"])
     window.act_cut.trigger()
     assert "drop" not in g.nodes
     assert "drop: {type: Dropout, p: 0.25}" in QGuiApplication.clipboard().text()
     window.act_undo.trigger()
     assert dump_graph(g) == original
 
-    window.scene.select_ids(["fc", "relu3"])
+    select(window, ["fc", "relu3"])
     window.act_duplicate.trigger()
     assert window.scene.selected_ids() == ["fc2", "relu4"]
     assert g.inputs["relu4"] == ["fc2"]
@@ -165,7 +165,7 @@ def test_cut_duplicate_delete_and_undo_restore_order_and_edges(window):
 def test_inspector_edits_are_checked_and_undoable(window):
     window.open_path(EXAMPLE)
     g = window.doc.graph
-    window.scene.select_ids(["conv1"])
+    select(window, ["conv1"])
     ins = window.inspector
     ins.editors["out_channels"].setValue(16)
     assert g.nodes["conv1"].params["out_channels"] == 16
@@ -218,7 +218,7 @@ def test_auto_layout_is_one_step_and_puts_edges_left_to_right(window):
 
 def test_tab_opens_quick_add_and_enter_adds_connected_to_the_selection(window, qtbot):
     palette_drop(window, "Input", QPointF(100, 100))
-    window.scene.select_ids(["input"])
+    select(window, ["input"])
     window.view.setFocus()
     QTest.keyClick(window.view, Qt.Key.Key_Tab)
     popup = window.view.quick_add
@@ -262,7 +262,7 @@ def test_the_inspector_reorders_a_concat_s_inputs(window):
                           "edges:\n  - a -> cat\n  - b -> cat\n", (0, 0))
     g = window.doc.graph
     assert g.inputs["cat"] == ["a", "b"]
-    window.scene.select_ids(["cat"])
+    select(window, ["cat"])
     inputs = window.inspector.editors["inputs"]
     assert [inputs.item(i).text() for i in range(inputs.count())] == ["a", "b"]
     inputs.setCurrentRow(1)

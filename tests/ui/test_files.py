@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, QUrl
 
 from nodetrainer.graphfile import dump_graph, load_graph
 
-from uihelpers import drop, palette_drop
+from uihelpers import drop, palette_drop, select
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "graphs" / "digits_cnn.yaml"
@@ -65,7 +65,7 @@ def test_files_that_are_not_graphs_open_without_a_traceback(window, tmp_path):
 def test_save_and_reopen_round_trip(window, tmp_path):
     window.open_path(EXAMPLE)
     assert not window.isWindowModified()
-    window.scene.select_ids(["fc"])
+    select(window, ["fc"])
     window.inspector.editors["out_features"].setValue(64)
     assert window.isWindowModified()
     assert window.windowTitle().startswith("digits-cnn — digits_cnn.yaml")
@@ -85,7 +85,7 @@ def test_save_and_reopen_round_trip(window, tmp_path):
     assert str(target.resolve()) == window.recent_files()[0]
     # Save (not Save As) writes in place without asking
     window.ask_save_path = lambda *a, **k: (_ for _ in ()).throw(AssertionError("asked"))
-    window.scene.select_ids(["drop"])
+    select(window, ["drop"])
     window.inspector.editors["p"].setValue(0.5)
     assert window.save()
     assert "drop:   {type: Dropout}" in target.read_text()  # p 0.5 is the default, so it is left out
@@ -116,7 +116,7 @@ def test_restore_from_the_recovery_file_after_a_crash(window, qtbot, tmp_path):
     from ui.main_window import MainWindow
 
     window.open_path(EXAMPLE)
-    window.scene.select_ids(["fc"])
+    select(window, ["fc"])
     window.inspector.editors["out_features"].setValue(99)
     assert window.autosave.save_now()
     recovery = window.autosave.text_path
@@ -159,7 +159,7 @@ def test_a_reading_problem_goes_away_with_its_node(window, tmp_path):
     window.open_path(path)
     texts = panel_texts(window)
     assert sum("unknown node type 'Conv2D'" in t for t in texts) == 1  # read and validation agree: listed once
-    window.scene.select_ids(["conv"])
+    select(window, ["conv"])
     window.act_delete.trigger()
     assert not any("Conv2D" in t for t in panel_texts(window))
     assert any("ghost" in t for t in panel_texts(window))  # a problem of the file stays until it is saved
@@ -184,7 +184,7 @@ def test_an_example_opens_as_a_copy_that_save_does_not_overwrite(window, tmp_pat
 
 def test_problem_lines_point_into_the_saved_file(window, tmp_path):
     window.open_path(EXAMPLE)
-    window.scene.select_ids(["relu3"])
+    select(window, ["relu3"])
     window.act_delete.trigger()  # drop now has no input
     texts = panel_texts(window)
     assert any(t.startswith("drop: drop has no input") for t in texts)  # no stale line while modified
@@ -202,7 +202,7 @@ def test_deleting_in_a_cycle_read_from_a_file_undoes_exactly(window, tmp_path):
     assert window.open_path(path)  # readable; the cycle is a validation problem
     assert any("cycle" in t for t in panel_texts(window))
     before = dump_graph(window.doc.graph)
-    window.scene.select_ids(["b"])
+    select(window, ["b"])
     window.act_delete.trigger()
     assert not any("cycle" in t for t in panel_texts(window))
     window.act_undo.trigger()

@@ -7,6 +7,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
+from uihelpers import select
 from nodetrainer.export import export_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,7 @@ def test_code_view_is_the_export_text_and_export_writes_it(window, tmp_path):
     assert window.export_python()
     assert target.read_text() == export_python(window.doc.graph)
     # while the graph is invalid, the view lists why instead of code, and export refuses
-    window.scene.select_ids(["skip"])
+    select(window, ["skip"])
     window.act_delete.trigger()
     assert window.code.text().startswith("# The graph is not valid yet")
     assert not window.export_python()

@@ -48,3 +48,9 @@ def wire(win, source: str, target: str) -> None:
     start = scene.nodes[source].output_port.scenePos()
     end = scene.nodes[target].input_port.scenePos() if scene.nodes[target].input_port else scene.nodes[target].center()
     mouse_drag(win, start, end)
+
+
+def select(win, ids) -> None:
+    """Select nodes on the canvas and let the window catch up (the inspector follows the selection)."""
+    win.scene.select_ids(ids)
+    QApplication.processEvents()

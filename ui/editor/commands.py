@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from nodetrainer.errors import GraphError
 from nodetrainer.graph import Graph
 
 MERGE_PARAMS = 1001
@@ -161,9 +162,11 @@ def _registry():
 
 def _attach(graph: Graph, source: str, target: str, index: int | None) -> None:
     """Put back an edge as it was, even one the model would refuse now (e.g. from a broken file)."""
-    if graph.connection_problem(source, target) is None:
+    try:
         graph.connect(source, target, index)
         return
+    except GraphError:
+        pass
     sources = graph.inputs[target]
     sources.insert(len(sources) if index is None else index, source)
     graph._emit("edge_added", target, source)  # noqa: SLF001 - restoring exactly what was removed

@@ -119,9 +119,9 @@ class GraphScene(QGraphicsScene):
             self._add_node_item(node_id)
         elif kind == "node_removed":
             item = self.nodes.pop(node_id, None)
-            for key in [k for k in self.edges if node_id in k]:
-                self._remove_edge_item(key)
             if item is not None:
+                for edge in list(item.edges):
+                    self._remove_edge_item(edge.key)
                 self.removeItem(item)
         elif kind == "node_changed":
             if node_id in self.nodes:
@@ -131,10 +131,10 @@ class GraphScene(QGraphicsScene):
             if item is not None:
                 self.nodes[node_id] = item
                 item.set_id(node_id)
-                for key in [k for k in self.edges if other in k]:
-                    edge = self.edges.pop(key)
+                for edge in item.edges:
+                    self.edges.pop((other if edge.source is item else edge.source.node_id,
+                                    other if edge.target is item else edge.target.node_id), None)
                     self.edges[edge.key] = edge
-                    edge.adjust()
         elif kind == "edge_added":
             self._add_edge_item(other, node_id)
         elif kind == "edge_removed":

@@ -1,0 +1,197 @@
+"""Training from the GUI: the dock trains the digits MLP in its QThread and shows what happens.
+
+Each test trains a small variant of graphs/digits_mlp.yaml through a TrainingWidget
+(the dock's content) with its runs folder in tmp_path, and checks what a user would
+see: plots with points, the stop reason, files in the run folder, messages naming
+nodes, and that nothing is left running.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+import torch
+
+from nodetrainer.graphfile import load_graph
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def make_dock(qtbot, tmp_path):
+    from ui.training import TrainingDock
+
+    docks = []
+
+    def make(**training):
+        graph = load_graph(ROOT / "graphs" / "digits_mlp.yaml")
+        section = dict(graph.training or {})
+        section.pop("early_stopping", None)
+        section.update(training)
+        graph.set_section("training", section)
+        dock = TrainingDock(graph, runs_dir=tmp_path / "runs")
+        qtbot.addWidget(dock)
+        dock.resize(1200, 700)
+        dock.show()
+        docks.append(dock)
+        return dock, dock.training, graph
+
+    yield make
+    for dock in docks:  # never leave a thread behind, whatever a test did
+        assert dock.request_shutdown(30)
+
+
+def wait_idle(qtbot, widget) -> None:
+    qtbot.waitUntil(lambda: not widget.is_training, timeout=WAIT_MS)
+
+
+def test_train_two_epochs_fills_the_plots_and_shows_the_result(qtbot, make_dock):
+    dock, w, graph = make_dock(epochs=2)
+    states = []
+    w.stateChanged.connect(states.append)
+    assert w.train()
+    assert w.worker.snapshot is not graph  # a snapshot trains, not the editor's graph
+    wait_idle(qtbot, w)
+
+    assert states[0] == "preparing" and "running" in states and states[-1] == "idle"
+    assert w.last_finished.reason == "completed" and w.last_finished.epochs_run == 2
+    points = w.plots.point_counts()
+    assert points["loss_epoch"] == 2 and points["val_loss"] == 2
+    assert points["metrics"] >= 2  # val_accuracy per epoch
+    assert points["lr"] >= 2 and points["grads"] >= 3  # three Linear nodes, at least one report each
+    assert points["speed"] >= 2
+    assert points["result"] > 0  # the confusion matrix after training
+    assert w.last_predictions.task == "classification" and w.last_predictions.confusion().shape == (10, 10)
+    assert "Completed" in w.controls.status.text()
+    assert "2 epoch" in w.controls.progress.format()
+    run_dir = Path(w.run_dir)
+    assert (run_dir / "metrics.csv").exists() and (run_dir / "last.pt").exists()
+    assert [r.path for r in w.runs_panel.runs] == [run_dir]  # the runs panel lists the new run
+    assert w.worker.updates_delivered >= 1
+    png = run_dir / "plots.png"
+    assert w.save_plots(png) and png.stat().st_size > 10_000
+
+
+def test_pause_and_resume(qtbot, make_dock):
+    dock, w, _ = make_dock(epochs=200, batch_size=8)
+    w.train()
+    qtbot.waitUntil(lambda: w.worker.session is not None and w.worker.session.trainer.global_step > 20,
+                    timeout=WAIT_MS)
+    w.controls.pause_button.click()
+    assert w.worker.state == "paused" and w.controls.pause_button.text() == "Resume"
+    trainer = w.worker.session.trainer
+    qtbot.wait(150)  # the step in flight ends
+    step = trainer.global_step
+    qtbot.wait(300)
+    assert trainer.global_step == step  # nothing trains while paused
+    w.controls.pause_button.click()
+    assert w.worker.state == "running" and w.controls.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: trainer.global_step > step + 10, timeout=WAIT_MS)
+    w.stop()
+    wait_idle(qtbot, w)
+    assert w.last_finished.reason == "stopped"
+
+
+def test_stop_mid_epoch_gives_stopped_and_last_pt(qtbot, make_dock):
+    dock, w, _ = make_dock(epochs=20, batch_size=1)  # 1,257 steps an epoch: Progress arrives mid-epoch
+    progress = []
+    w.worker.updated.connect(lambda u: progress.extend(u.progress))
+    w.train()
+    qtbot.waitUntil(lambda: bool(progress), timeout=WAIT_MS)
+    assert progress[0].step < progress[0].steps_per_epoch
+    w.controls.stop_button.click()
+    wait_idle(qtbot, w)
+
+    assert w.last_finished.reason == "stopped"
+    assert "Stopped" in w.controls.status.text() and "last.pt" in w.controls.status.text()
+    run_dir = Path(w.run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["stop_reason"] == "stopped"
+    last = torch.load(run_dir / "last.pt", map_location="cpu", weights_only=False)
+    assert last["step_in_epoch"] > 0  # stopped in the middle of an epoch, resumable from there
+
+
+def test_request_shutdown_during_training_finishes_cleanly(qtbot, make_dock, qtlog):
+    dock, w, _ = make_dock(epochs=500, batch_size=8)
+    w.train()
+    qtbot.waitUntil(lambda: w.worker.state == "running" and w.worker.session is not None, timeout=WAIT_MS)
+    assert dock.request_shutdown(30)
+    assert not w.is_training and w.worker._thread is None
+    assert w.last_finished is not None and w.last_finished.reason == "stopped"
+    assert (Path(w.run_dir) / "last.pt").exists()
+    assert not [r for r in qtlog.records if "QThread" in r.message or "thread" in r.message.lower()]
+
+
+def test_request_shutdown_while_preparing(qtbot, make_dock):
+    dock, w, _ = make_dock(epochs=500)
+    w.train()
+    assert w.worker.state == "preparing"
+    assert dock.request_shutdown(30)  # the session is stopped as soon as it exists
+    assert not w.is_training
+
+
+def test_diverging_run_shows_its_message(qtbot, make_dock):
+    dock, w, _ = make_dock(epochs=5, optimizer={"type": "sgd", "lr": 1.0e8})
+    w.train()
+    wait_idle(qtbot, w)
+    assert w.last_finished.reason == "diverged"
+    status = w.controls.status.text()
+    assert "Diverged" in status and "training diverged" in status
+    assert any("diverged" in m for m in w.controls.message_texts())
+    assert w.train()  # the app keeps working: another run starts
+    w.stop()
+    wait_idle(qtbot, w)
+
+
+def test_preflight_problem_is_shown_and_flags_the_node(qtbot, make_dock):
+    dock, w, graph = make_dock(epochs=1)
+    graph.set_params("image", {"shape": [1, 8, 9]})  # the data's samples are [1, 8, 8]
+    flags = []
+    dock.nodeFlagged.connect(lambda *a: flags.append(a))
+    w.train()
+    wait_idle(qtbot, w)
+    assert w.last_result is None  # nothing ran
+    assert "Could not start" in w.controls.status.text()
+    assert any("[1, 8, 9]" in m and "[1, 8, 8]" in m for m in w.controls.message_texts())
+    assert any(f[0] == "training" and f[1] == "image" and f[2] == "error" for f in flags)
+    graph.set_params("image", {"shape": [1, 8, 8]})
+    qtbot.waitUntil(lambda: w.train(), timeout=5000)  # fixed: trains
+    wait_idle(qtbot, w)
+    assert w.last_finished.reason == "completed"
+
+
+def test_editing_during_training_leaves_the_run_alone_and_says_so(qtbot, make_dock):
+    dock, w, graph = make_dock(epochs=500, batch_size=8)
+    w.train()
+    qtbot.waitUntil(lambda: w.worker.state == "running", timeout=WAIT_MS)
+    assert "snapshot" in w.controls.snapshot_note.text()
+    graph.set_params("hidden1", {"out_features": 7})
+    assert "edited after this run started" in w.controls.snapshot_note.text()
+    assert w.worker.snapshot.nodes["hidden1"].params["out_features"] == 128
+    assert w.worker.session.model.hidden1.out_features == 128
+    w.stop()
+    wait_idle(qtbot, w)
+    assert w.controls.snapshot_note.isHidden()
+
+
+def test_gradient_warning_flags_its_node(qtbot, make_dock):
+    from nodetrainer.training.events import Warning as WarningEvent
+    from ui.training.worker import Update
+
+    dock, w, _ = make_dock()
+    flags = []
+    dock.nodeFlagged.connect(lambda *a: flags.append(a))
+    update = Update(warnings=[WarningEvent("gradient of node hidden2 is exploding (norm 3e+04)", "hidden2")])
+    w._apply(update)
+    assert flags == [("training", "hidden2", "warning", "gradient of node hidden2 is exploding (norm 3e+04)")]
+    assert w.flags[("training", "hidden2")][0] == "warning"
+    w.controls.messages.itemClicked.emit(w.controls.messages.item(0))
+    focused = []
+    dock.focusNodeRequested.connect(focused.append)
+    w.controls.messages.itemClicked.emit(w.controls.messages.item(0))
+    assert focused == ["hidden2"]
