@@ -25,6 +25,8 @@ PORT_R = 5.5
 LOD_SIMPLE = 0.22  # below this zoom, nodes are plain blocks and edges straight hairlines
 LOD_MEDIUM = 0.5  # below this zoom, nodes show only their id, in a font large enough to read
 
+NODE_BOUNDS = QRectF(-3, -10, NODE_W + 6, NODE_H + 13)  # body, badge and selection outline
+
 ABBREVIATIONS = {
     "out_channels": "ch", "kernel_size": "k", "out_features": "out", "hidden_size": "hidden", "stride": "s",
     "padding": "pad", "dilation": "dil", "groups": "groups", "num_embeddings": "vocab", "embedding_dim": "dim",
@@ -183,7 +185,7 @@ class NodeItem(QGraphicsItem):
 
     # -- geometry -------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return QRectF(-3, -10, NODE_W + 6, NODE_H + 13)
+        return NODE_BOUNDS
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
