@@ -1,0 +1,344 @@
+"""The training dock: data, training settings, runs, run controls and live plots for one Graph.
+
+`TrainingWidget` is the controller: it owns a `TrainingWorker` and the panels,
+trains a snapshot of the editor's Graph when Train is pressed, applies the
+worker's throttled updates to the controls and plots, and reports what the
+editor should show on nodes:
+
+- `nodeFlagged(category, node_id, level, message)`: category "data" (the Input
+  shape disagrees with the data) or "training" (exploding/vanishing gradients,
+  the node a training error happened in, pre-flight problems); level "error" or
+  "warning"; an empty message clears that node's flag of that category.
+- `nodeFlagsCleared(category)`: drop every flag of the category (a new run).
+- `focusNodeRequested(node_id)`: the user clicked a message naming a node.
+- `openGraphRequested(path)`: the runs panel asks to open a run's graph.yaml.
+
+`TrainingDock` wraps the widget in a QDockWidget and forwards all of that, so
+a main window needs only to create it, add it and connect what it wants.
+`request_shutdown()` is for the window's closeEvent (after asking the user).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from .data_panel import DataPanel
+from .plots import LivePlots
+from .run_controls import RunControls
+from .runs_panel import RunsPanel, fmt_duration
+from .training_panel import TrainingPanel
+from .worker import TrainingWorker, Update
+
+REASON_TEXT = {
+    "completed": "Completed", "early_stopped": "Stopped early", "stopped": "Stopped",
+    "diverged": "Diverged", "failed": "Failed",
+}
+
+
+def _metrics_text(metrics: dict[str, float] | None, limit: int = 4) -> str:
+    if not metrics:
+        return ""
+    return ", ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:limit])
+
+
+class TrainingWidget(QWidget):
+    nodeFlagged = Signal(str, str, str, str)  # category, node id, level, message ("" clears)
+    nodeFlagsCleared = Signal(str)  # category
+    focusNodeRequested = Signal(str)
+    openGraphRequested = Signal(object)  # Path
+    stateChanged = Signal(str)  # idle, preparing, running, paused, stopping
+    runEnded = Signal(object)  # the RunResult (None when the run could not start)
+
+    def __init__(self, graph: Any, apply_section: Callable[[str, Any], None] | None = None,
+                 runs_dir: str | Path | None = None, parent: QWidget | None = None, worker_options: Any = None) -> None:
+        super().__init__(parent)
+        self.graph = graph
+        self._runs_dir = Path(runs_dir) if runs_dir else None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.worker = TrainingWorker(self, options=worker_options)
+        self.worker.updated.connect(self._apply)
+        self.worker.stateChanged.connect(self._state_changed)
+        self.flags: dict[tuple[str, str], tuple[str, str]] = {}  # (category, node) -> (level, message)
+        self.last_result: Any = None
+        self.last_finished: Any = None
+        self.last_predictions: Any = None
+        self.run_dir: str | None = None
+        self._started: Any = None
+        self._snapshot_time = ""
+        self._edited_since_start = False
+        self._last_epoch: Any = None
+
+        self.data_panel = DataPanel(graph, apply_section)
+        self.training_panel = TrainingPanel(graph, apply_section)
+        self.runs_panel = RunsPanel()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.data_panel, "Data")
+        self.tabs.addTab(self.training_panel, "Training")
+        self.tabs.addTab(self.runs_panel, "Runs")
+        self.tabs.setMinimumWidth(300)
+
+        self.controls = RunControls()
+        self.plots = LivePlots()
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.setSpacing(0)
+        right_layout.addWidget(self.controls)
+        right_layout.addWidget(self.plots, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.tabs)
+        split.addWidget(right)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([380, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+
+        self.controls.trainClicked.connect(self.train)
+        self.controls.pauseClicked.connect(self.toggle_pause)
+        self.controls.stopClicked.connect(self.stop)
+        self.controls.savePlotsClicked.connect(self._save_plots_dialog)
+        self.controls.nodeClicked.connect(self.focusNodeRequested)
+        self.data_panel.nodeProblem.connect(self._data_problem)
+        self.runs_panel.openGraphRequested.connect(self.openGraphRequested)
+        self.set_graph(graph)
+
+    # -- graph -------------------------------------------------------------------------------------
+    def set_graph(self, graph: Any) -> None:
+        """Shows another Graph object (the usual case, opening a file, keeps the object and needs nothing)."""
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.graph = graph
+        self._unsubscribe = graph.subscribe(self._on_graph_event)
+        if self.data_panel.graph is not graph:
+            self.data_panel.set_graph(graph)
+            self.training_panel.set_graph(graph)
+        self.runs_panel.set_source(self.runs_dir, graph.name)
+
+    def _on_graph_event(self, event: Any) -> None:
+        if event.kind == "replaced" or (event.kind == "settings_changed" and event.other == "name"):
+            self.runs_panel.set_source(self.runs_dir, self.graph.name)
+        if self.worker.busy and event.kind != "moved" and not self._edited_since_start:
+            self._edited_since_start = True
+            self.controls.set_snapshot_note(
+                f"The graph was edited after this run started (snapshot of {self._snapshot_time}). "
+                "The running model is unaffected; train again to use the edits.", emphasis=True)
+
+    @property
+    def runs_dir(self) -> Path:
+        """Where runs are written: the folder given, else `runs/` next to the graph file, else ./runs."""
+        if self._runs_dir is not None:
+            return self._runs_dir
+        path = getattr(self.graph, "path", None)
+        return (Path(path).parent if path else Path.cwd()) / "runs"
+
+    @runs_dir.setter
+    def runs_dir(self, value: str | Path | None) -> None:
+        self._runs_dir = Path(value) if value else None
+        self.runs_panel.set_source(self.runs_dir, self.graph.name)
+
+    # -- commands ------------------------------------------------------------------------------------
+    @property
+    def is_training(self) -> bool:
+        return self.worker.busy
+
+    def train(self, overrides: dict[str, Any] | None = None) -> bool:
+        """Starts training a snapshot of the graph; False when a run is already going."""
+        if self.worker.busy:
+            return False
+        self._clear_flags("training")
+        self.controls.clear_messages()
+        self.plots.reset()
+        self.last_result = self.last_finished = self.last_predictions = None
+        self.run_dir = None
+        self._started = self._last_epoch = None
+        self._edited_since_start = False
+        self._snapshot_time = time.strftime("%H:%M:%S")
+        self.controls.set_status("Preparing…")
+        self.controls.set_snapshot_note(
+            f"Training a snapshot of the graph taken at {self._snapshot_time}: edits made now do not change this "
+            "run; they apply to the next one.")
+        self.worker.start(self.graph, overrides, runs_dir=self.runs_dir)
+        return True
+
+    def pause(self) -> None:
+        self.worker.pause()
+
+    def resume(self) -> None:
+        self.worker.resume()
+
+    def toggle_pause(self) -> None:
+        if self.worker.state == "paused":
+            self.resume()
+        else:
+            self.pause()
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    def request_shutdown(self, timeout_s: float = 60.0) -> bool:
+        """Stops a run in progress and waits for it (last.pt written, thread finished). For closeEvent."""
+        ok = self.worker.request_shutdown(timeout_s)
+        self.data_panel.wait_idle(5.0)
+        return ok
+
+    def save_plots(self, path: str | Path) -> bool:
+        return self.plots.save_png(path)
+
+    def _save_plots_dialog(self) -> None:
+        name = f"{self.graph.name}-training.png"
+        start = str((Path(self.run_dir) if self.run_dir else self.runs_dir.parent) / name)
+        path, _ = QFileDialog.getSaveFileName(self, "Save plots as PNG", start, "PNG images (*.png)")
+        if path:
+            if not path.lower().endswith(".png"):
+                path += ".png"
+            self.save_plots(path)
+
+    # -- flags ----------------------------------------------------------------------------------------
+    def _flag(self, category: str, node: str, level: str, message: str) -> None:
+        if message:
+            self.flags[(category, node)] = (level, message)
+        else:
+            self.flags.pop((category, node), None)
+        self.nodeFlagged.emit(category, node, level, message)
+
+    def _clear_flags(self, category: str) -> None:
+        for key in [k for k in self.flags if k[0] == category]:
+            del self.flags[key]
+        self.nodeFlagsCleared.emit(category)
+
+    def _data_problem(self, node: str, message: str) -> None:
+        self._flag("data", node, "error", message)
+
+    # -- worker -------------------------------------------------------------------------------------
+    def _state_changed(self, state: str) -> None:
+        self.controls.show_state(state)
+        if state == "idle":
+            self.controls.set_snapshot_note("")
+        self.stateChanged.emit(state)
+
+    def _apply(self, update: Update) -> None:
+        c = self.controls
+        if update.prepared is not None:
+            p = update.prepared
+            self.run_dir = p.run_dir
+            info = p.info
+            self.plots.reset(metric_names=p.metric_names, train_samples=int(info.get("train_samples", 0)))
+            c.set_status(f"Training on <b>{info.get('device', '?')}</b>: {info.get('train_samples', 0):,} training, "
+                         f"{info.get('val_samples', 0):,} validation, {info.get('test_samples', 0):,} test samples"
+                         + (f" · run folder <code>{p.run_dir}</code>" if p.run_dir else ""))
+        if update.started is not None:
+            self._started = update.started
+        self.plots.apply(update)
+        last = update.last_progress
+        if last is not None and self._started is not None and self.worker.state in ("running", "paused"):
+            c.show_progress(last.epoch, self._started.total_epochs, last.step, last.steps_per_epoch,
+                            last.samples_per_s, last.eta_s, self._started.start_epoch)
+            if self.worker.state == "paused":
+                c.show_state("paused")
+        if update.epochs:
+            self._last_epoch = update.epochs[-1]
+            if last is None and self._started is not None and self.worker.state == "running":
+                e = self._last_epoch
+                c.show_progress(e.epoch, self._started.total_epochs, self._started.steps_per_epoch,
+                                self._started.steps_per_epoch, float("nan"), float("nan"), self._started.start_epoch)
+                c.progress.setFormat(f"epoch {e.epoch}/{self._started.total_epochs} done · "
+                                     f"{_metrics_text(e.metrics)}")
+        for w in update.warnings:
+            level = "error" if "diverged" in w.message else "warning"
+            c.add_message(w.message, level, w.node)
+            if w.node:
+                self._flag("training", w.node, "warning", w.message)
+        if update.finished is not None:
+            self._show_finished(update.finished)
+        if update.failed is not None:
+            f = update.failed
+            c.set_status(f"<b>Failed</b>: {f.message}", "error")
+            c.add_message(f.message, "error", f.node)
+            c.finish_progress("failed", full=False)
+            if f.node:
+                self._flag("training", f.node, "error", f.message)
+        if update.predictions is not None:
+            self.last_predictions = update.predictions
+            self.plots.show_predictions(update.predictions)
+        if update.done is not None:
+            self.plots.redraw()  # the run is over: show its last points now, whatever the redraw budget says
+            self._show_done(update.done)
+
+    def _show_finished(self, f: Any) -> None:
+        self.last_finished = f
+        reason = REASON_TEXT.get(f.reason, f.reason)
+        code = f" ({f.reason})" if reason.lower() != f.reason else ""
+        parts = [f"<b>{reason}</b>{code} after {f.epochs_run} epoch(s) in {fmt_duration(f.duration_s)}"]
+        if f.samples_per_s:
+            parts[0] += f", {f.samples_per_s:,.0f} samples/s"
+        if f.best_epoch is not None and f.best:
+            parts.append(f"best epoch {f.best_epoch}: {_metrics_text(f.best)}")
+        if f.test:
+            parts.append(f"test: {_metrics_text(f.test)}")
+        if f.reason == "stopped":
+            parts.append("last.pt holds the run to continue it (nodetrainer train --resume)")
+        if f.reason == "diverged":
+            diverged = [self.controls.messages.item(i).text() for i in range(self.controls.messages.count())
+                        if "diverged" in self.controls.messages.item(i).text()]
+            parts.append(diverged[-1] if diverged else "the loss became non-finite; the last finite weights are kept")
+        level = "error" if f.reason == "diverged" else "info"
+        self.controls.set_status(" · ".join(parts), level)
+        self.controls.finish_progress(f"{reason}{code} · {f.epochs_run} epoch(s) · "
+                                      f"{fmt_duration(f.duration_s)}", full=f.reason in ("completed", "early_stopped"))
+
+    def _show_done(self, done: Any) -> None:
+        self.last_result = done.result
+        if done.problems:
+            c = self.controls
+            c.set_status(f"<b>Could not start training</b>: {len(done.problems)} problem(s); fix them and train again.",
+                         "error")
+            c.finish_progress("not started", full=False)
+            for problem in done.problems:
+                c.add_message(problem.message, "error", problem.node)
+                if problem.node:
+                    self._flag("training", problem.node, "error", problem.message)
+        self.runs_panel.refresh()
+        self.runEnded.emit(done.result)
+
+
+class TrainingDock(QDockWidget):
+    """A dock widget holding a TrainingWidget; re-exposes its signals and commands."""
+
+    def __init__(self, graph: Any, apply_section: Callable[[str, Any], None] | None = None,
+                 runs_dir: str | Path | None = None, parent: QWidget | None = None, worker_options: Any = None) -> None:
+        super().__init__("Training", parent)
+        self.setObjectName("TrainingDock")
+        self.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
+                             | Qt.DockWidgetArea.TopDockWidgetArea)
+        self.training = TrainingWidget(graph, apply_section, runs_dir, worker_options=worker_options)
+        self.setWidget(self.training)
+        t = self.training
+        self.nodeFlagged = t.nodeFlagged
+        self.nodeFlagsCleared = t.nodeFlagsCleared
+        self.focusNodeRequested = t.focusNodeRequested
+        self.openGraphRequested = t.openGraphRequested
+        self.stateChanged = t.stateChanged
+        self.runEnded = t.runEnded
+
+    @property
+    def is_training(self) -> bool:
+        return self.training.is_training
+
+    def train(self, overrides: dict[str, Any] | None = None) -> bool:
+        return self.training.train(overrides)
+
+    def set_graph(self, graph: Any) -> None:
+        self.training.set_graph(graph)
+
+    def request_shutdown(self, timeout_s: float = 60.0) -> bool:
+        return self.training.request_shutdown(timeout_s)
+
+
+__all__ = ["TrainingWidget", "TrainingDock"]

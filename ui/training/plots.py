@@ -1,0 +1,439 @@
+"""Live training plots (pyqtgraph): loss, metrics, learning rate, per-layer gradient norms, speed, results.
+
+`LivePlots.apply(update)` takes one worker `Update` (at most ~20 a second) and
+redraws only the curves that received points. Every series is a fixed-size
+numpy buffer that halves its resolution (mean of neighbouring points) when full,
+so the cost of a redraw stays bounded however long a run is.
+
+The x axis of every live plot is the epoch, fractional within an epoch
+(epoch 3, step 10 of 20 is x = 2.5), so step-level and epoch-level values line
+up. The training loss per step is derived from the trainer's running epoch mean
+(the mean over the steps between two Progress events), drawn faintly, with an
+exponential moving average on top; epoch means of train and validation loss are
+drawn with markers. After a run, the last panel shows a confusion matrix
+(classification) or predicted against true values (regression).
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+
+from .budget import CpuBudget, measure
+
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+TRAIN_COLOR, VAL_COLOR = PALETTE[0], PALETTE[1]
+SMOOTHING = 0.8  # EMA weight of the smoothed step loss (started at the first value, so unbiased)
+SMOOTHING_SPAN = 0.05  # epochs: points further apart than this are smoothed less
+MIN_REDRAW_S = 0.05  # plots redraw at most 20 times a second...
+PLOT_CPU_SHARE = 0.025  # ...and less often when that costs more than 2.5% of a core (budget.py)
+LOG_RATIO = 30.0  # the learning-rate axis turns logarithmic once the rate spans this factor
+MAX_POINTS = 4000  # per series before it halves its resolution
+MAX_LABELLED_CLASSES = 20
+
+
+def color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+class _LogAxis(pg.AxisItem):
+    """A log axis that labels only 1-2-5 mantissas (0.01, 0.02, 0.05, 0.1, ...): no crowded minor labels."""
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
+        strings = super().logTickStrings(values, scale, spacing)
+        out = []
+        for v, text in zip(values, strings):
+            mantissa = round(10 ** (v - math.floor(v + 1e-9)), 3)
+            out.append(text if any(abs(mantissa - m) < 0.02 for m in (1.0, 2.0, 5.0)) else "")
+        return out
+
+
+class Series:
+    """An append-only (x, y) series in a numpy buffer; halves its resolution when `max_points` is reached."""
+
+    def __init__(self, max_points: int = MAX_POINTS) -> None:
+        self.max_points = max(16, max_points - max_points % 2)
+        self._x = np.empty(self.max_points)
+        self._y = np.empty(self.max_points)
+        self.n = 0
+        self.dirty = False
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == self.max_points:
+            half = self.max_points // 2
+            self._x[:half] = self._x.reshape(half, 2).mean(axis=1)
+            self._y[:half] = self._y.reshape(half, 2).mean(axis=1)
+            self.n = half
+        self._x[self.n] = x
+        self._y[self.n] = y
+        self.n += 1
+        self.dirty = True
+
+    def clear(self) -> None:
+        self.n = 0
+        self.dirty = True
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.n]
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class _Curve:
+    """A Series bound to a PlotDataItem."""
+
+    def __init__(self, plot: pg.PlotItem, name: str | None, pen: Any, symbol: str | None = None,
+                 max_points: int = MAX_POINTS, positive: bool = False, brush: Any = None) -> None:
+        kwargs: dict[str, Any] = {"pen": pen, "name": name}
+        if symbol:
+            kwargs.update(symbol=symbol, symbolSize=6, symbolPen=None, symbolBrush=brush or pen.color())
+        self.item = plot.plot(**kwargs)
+        self.item.setClipToView(True)
+        self.series = Series(max_points)
+        self.positive = positive  # log-scale plots: leave out values <= 0 and non-finite ones
+
+    def add(self, x: float, y: float) -> None:
+        if not (math.isfinite(x) and math.isfinite(y)) or (self.positive and y <= 0):
+            return
+        self.series.append(x, y)
+
+    def redraw(self) -> bool:
+        if not self.series.dirty:
+            return False
+        self.series.dirty = False
+        if len(self.series):
+            self.item.setData(self.series.x, self.series.y)
+        else:
+            self.item.setData([], [])
+        return True
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+
+def _pen(c: str, width: float = 2.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine, alpha: int = 255) -> Any:
+    q = QColor(c)
+    q.setAlpha(alpha)
+    return pg.mkPen(q, width=width, style=style)
+
+
+class _TimedView(pg.GraphicsLayoutWidget):
+    """Charges what painting costs to the plots' CPU budget, so redraws are spaced to keep the GIL free."""
+
+    def __init__(self, budget: CpuBudget) -> None:
+        super().__init__()
+        self.budget = budget
+        self.paint_cost = 0.0  # CPU seconds, smoothed
+        self.paints = 0
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        t = time.thread_time()
+        super().paintEvent(event)
+        cost = time.thread_time() - t
+        self.budget.spend(cost)
+        self.paints += 1
+        self.paint_cost = cost if self.paints == 1 else 0.7 * self.paint_cost + 0.3 * cost
+
+
+class LivePlots(QWidget):
+    """Six panels in one pyqtgraph layout; fed by `apply(update)`; `save_png(path)` writes what is shown."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.budget = CpuBudget(PLOT_CPU_SHARE, burst=0.08)
+        self.view = _TimedView(self.budget)
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.timeout.connect(self.redraw)
+        self._last_redraw = 0.0
+        self.view.setMinimumSize(360, 300)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+        fg, bg = self._colors()
+        self.view.setBackground(bg)
+        self.loss = self._plot(0, 0, "Loss", fg)
+        self.metrics = self._plot(0, 1, "Validation metrics", fg)
+        self.lr = self._plot(1, 0, "Learning rate", fg, log=True)
+        self.grads = self._plot(1, 1, "Gradient norm per layer", fg, log=True)
+        self.grads.setLogMode(False, True)
+        self.speed = self._plot(2, 0, "Samples/s", fg)
+        self.result = self._plot(2, 1, "Result", fg, xlabel="")
+        legend_bg = QColor(bg)
+        legend_bg.setAlpha(200)
+        for p, offset in ((self.loss, (-4, 4)), (self.metrics, (-4, -4)), (self.lr, (-4, 4)), (self.grads, (-4, 4)),
+                          (self.speed, (-4, 4))):
+            p.addLegend(offset=offset, labelTextSize="8pt", verSpacing=-6, labelTextColor=fg,
+                        brush=pg.mkBrush(legend_bg))
+        self.result.hideAxis("bottom")
+        self.result.hideAxis("left")
+        self._fg = fg
+        self._result_items: list[Any] = []
+        self._placeholder: pg.TextItem | None = None
+        self.reset()
+
+    # -- building -------------------------------------------------------------------------
+    def _colors(self) -> tuple[QColor, QColor]:
+        pal = self.palette()
+        return pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Base)
+
+    def _plot(self, row: int, col: int, title: str, fg: QColor, log: bool = False, xlabel: str = "epoch") -> pg.PlotItem:
+        plot = self.view.addPlot(row=row, col=col, axisItems={"left": _LogAxis("left")} if log else None)
+        plot.setTitle(title, color=fg.name(), size="9pt")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        font = QFont()
+        font.setPointSize(8)
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # repaints blit unless ticks change
+            axis.setPen(pg.mkPen(fg))
+            axis.setTextPen(pg.mkPen(fg))
+            axis.setStyle(tickFont=font)
+        if xlabel:
+            plot.setLabel("bottom", xlabel, color=fg.name(), **{"font-size": "8pt"})
+        plot.setLogMode(False, False)
+        plot.setMenuEnabled(True)
+        plot.getViewBox().setMouseEnabled(x=True, y=False)
+        return plot
+
+    def reset(self, steps_per_epoch: int = 1, metric_names: list[str] | None = None, train_samples: int = 0) -> None:
+        """Clears every panel for a new run."""
+        self.steps_per_epoch = max(1, int(steps_per_epoch))
+        self.train_samples = int(train_samples)
+        self.lr.setLogMode(False, False)
+        for plot in (self.loss, self.metrics, self.lr, self.grads, self.speed):
+            plot.enableAutoRange(x=True)
+            plot.clear()
+            if plot.legend is not None:
+                plot.legend.clear()
+        self.step_raw = _Curve(self.loss, None, _pen(TRAIN_COLOR, 1, alpha=70))
+        self.step_smooth = _Curve(self.loss, "train (per step, smoothed)", _pen(TRAIN_COLOR, 2))
+        self.epoch_train = _Curve(self.loss, "train (epoch)", _pen(TRAIN_COLOR, 1.5, Qt.PenStyle.DashLine), "o",
+                                  brush=TRAIN_COLOR)
+        self.epoch_val = _Curve(self.loss, "validation (epoch)", _pen(VAL_COLOR, 2), "o", brush=VAL_COLOR)
+        self.lr_curve = _Curve(self.lr, None, _pen(PALETTE[2], 2), positive=True)
+        self.speed_curve = _Curve(self.speed, "within epochs", _pen(PALETTE[4], 2), positive=True)
+        self.speed_epoch = _Curve(self.speed, "per epoch (with validation)", _pen(PALETTE[4], 1.5, Qt.PenStyle.DashLine),
+                                  "o", brush=PALETTE[4], positive=True)
+        self.metric_curves: dict[str, _Curve] = {}
+        self.grad_curves: dict[str, _Curve] = {}
+        for name in metric_names or []:
+            self._metric_curve(f"val_{name}")
+        self._ema: float | None = None
+        self._ema_x = 0.0
+        self._last_progress: tuple[int, int, float] | None = None  # (epoch, step, running mean)
+        self.show_result_placeholder("The confusion matrix or predicted-vs-true plot\nappears when training ends")
+
+    def _metric_curve(self, key: str) -> _Curve:
+        curve = self.metric_curves.get(key)
+        if curve is None:
+            i = len(self.metric_curves)
+            style = Qt.PenStyle.DashLine if key.startswith("train_") else Qt.PenStyle.SolidLine
+            curve = _Curve(self.metrics, key, _pen(color(i + 2), 2, style), "o", brush=color(i + 2))
+            self.metric_curves[key] = curve
+        return curve
+
+    def _grad_curve(self, node: str) -> _Curve:
+        curve = self.grad_curves.get(node)
+        if curve is None:
+            curve = _Curve(self.grads, node, _pen(color(len(self.grad_curves)), 1.5), positive=True)
+            self.grad_curves[node] = curve
+        return curve
+
+    # -- feeding ---------------------------------------------------------------------------
+    def apply(self, update: Any) -> None:
+        """Adds the points of one worker Update and redraws what changed."""
+        if update.started is not None:
+            self.steps_per_epoch = max(1, update.started.steps_per_epoch)
+            self.set_epoch_range(update.started.start_epoch - 1, update.started.total_epochs)
+        spe = self.steps_per_epoch
+        for p in update.progress:
+            x = p.epoch - 1 + p.step / spe
+            last = self._last_progress
+            if last is not None and last[0] == p.epoch and p.step > last[1]:
+                interval = (p.loss * p.step - last[2] * last[1]) / (p.step - last[1])
+            else:
+                interval = p.loss
+            self._last_progress = (p.epoch, p.step, p.loss)
+            if math.isfinite(interval):
+                self.step_raw.add(x, interval)
+                if self._ema is None:
+                    self._ema = interval
+                else:  # sparse points (fast epochs) are barely smoothed: the weight decays with the x gap
+                    gap = max(0.0, x - self._ema_x)
+                    w = SMOOTHING ** max(1.0, gap / SMOOTHING_SPAN)
+                    self._ema = w * self._ema + (1 - w) * interval
+                self._ema_x = x
+                self.step_smooth.add(x, self._ema)
+            self.lr_curve.add(x, p.lr)
+            self.speed_curve.add(x, p.samples_per_s)
+        for e in update.epochs:
+            x = float(e.epoch)
+            m = e.metrics
+            if "train_loss" in m:
+                self.epoch_train.add(x, m["train_loss"])
+            if "val_loss" in m:
+                self.epoch_val.add(x, m["val_loss"])
+            for key, value in m.items():
+                if key.endswith("_loss") or not key.startswith(("val_", "train_")):
+                    continue
+                self._metric_curve(key).add(x, value)
+            self.lr_curve.add(x, e.lr)
+            if self.train_samples and e.seconds > 0:
+                self.speed_epoch.add(x, self.train_samples / e.seconds)
+        for g in update.grads:
+            x = g.step / spe
+            for node, value in g.grad_norms.items():
+                self._grad_curve(node).add(x, value)
+        self.schedule_redraw()
+
+    def set_epoch_range(self, first: float, last: float) -> None:
+        """Fixes the x axes to the run's epochs: they never change while it trains (cheap repaints)."""
+        for plot in (self.loss, self.metrics, self.lr, self.grads, self.speed):
+            plot.enableAutoRange(x=False)
+            plot.setXRange(first, max(last, first + 1), padding=0.02)
+
+    def schedule_redraw(self) -> None:
+        """Redraws now, or later when the plots' CPU budget (PLOT_CPU_SHARE of a core: setData and painting)
+        is spent; never more often than every MIN_REDRAW_S."""
+        if self._redraw_timer.isActive():
+            return
+        wait = max(self._last_redraw + MIN_REDRAW_S - time.monotonic(), self.budget.delay())
+        self._redraw_timer.start(max(0, int(wait * 1000)))  # also when due now: after the update is handled
+
+    def redraw(self) -> int:
+        self._redraw_timer.stop()
+        self._last_redraw = time.monotonic()
+        lr = self.lr_curve.series
+        if lr.dirty and len(lr):  # linear from 0 (a constant rate is a flat line), log once it spans decades
+            y = lr.y
+            lo, hi = float(y.min()), float(y.max())
+            wide = hi > LOG_RATIO * lo
+            if wide != self.lr.ctrl.logYCheck.isChecked():
+                self.lr.setLogMode(False, wide)
+                self.lr.enableAutoRange(y=wide)
+            if not wide:
+                self.lr.setYRange(0.0, hi * 1.15, padding=0)
+        with measure(self.budget):
+            return self._redraw()
+
+    def _redraw(self) -> int:
+        curves = [self.step_raw, self.step_smooth, self.epoch_train, self.epoch_val, self.lr_curve,
+                  self.speed_curve, self.speed_epoch, *self.metric_curves.values(), *self.grad_curves.values()]
+        return sum(c.redraw() for c in curves)
+
+    def point_counts(self) -> dict[str, int]:
+        """Points per panel (tests, benchmarks)."""
+        return {
+            "loss_step": len(self.step_smooth), "loss_epoch": len(self.epoch_train), "val_loss": len(self.epoch_val),
+            "metrics": sum(len(c) for c in self.metric_curves.values()), "lr": len(self.lr_curve),
+            "grads": sum(len(c) for c in self.grad_curves.values()),
+            "speed": len(self.speed_curve) + len(self.speed_epoch),
+            "result": len(self._result_items),
+        }
+
+    # -- results ----------------------------------------------------------------------------
+    def _clear_result(self) -> None:
+        for item in self._result_items:
+            self.result.removeItem(item)
+        self._result_items = []
+        if self._placeholder is not None:
+            self.result.removeItem(self._placeholder)
+            self._placeholder = None
+
+    def show_result_placeholder(self, text: str) -> None:
+        self._clear_result()
+        self.result.setTitle("Result", color=self._fg.name(), size="9pt")
+        self.result.hideAxis("bottom")
+        self.result.hideAxis("left")
+        self.result.getViewBox().invertY(False)
+        self._placeholder = pg.TextItem(text, color=self._fg.name(), anchor=(0.5, 0.5))
+        self.result.addItem(self._placeholder)
+        self._placeholder.setPos(0.5, 0.5)
+        self.result.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+
+    def show_predictions(self, preds: Any) -> None:
+        """A confusion matrix (classification) or predicted against true values (regression)."""
+        self._clear_result()
+        if preds.task == "classification":
+            self._confusion(preds)
+        else:
+            self._scatter(preds)
+
+    def _confusion(self, preds: Any) -> None:
+        counts = preds.confusion()
+        n = counts.shape[0]
+        rows = counts.sum(axis=1, keepdims=True)
+        norm = np.divide(counts, np.maximum(rows, 1), dtype=np.float64)
+        image = pg.ImageItem(norm.T)  # ImageItem is indexed [x, y]: x = predicted, y = true
+        image.setColorMap(pg.colormap.get("viridis"))
+        image.setLevels((0.0, 1.0))
+        self.result.addItem(image)
+        self._result_items.append(image)
+        if n <= MAX_LABELLED_CLASSES:
+            for t in range(n):
+                for p in range(n):
+                    if counts[t, p] == 0:
+                        continue
+                    text = pg.TextItem(str(int(counts[t, p])), color="#000000" if norm[t, p] > 0.55 else "#ffffff",
+                                       anchor=(0.5, 0.5))
+                    text.setPos(p + 0.5, t + 0.5)
+                    self.result.addItem(text)
+                    self._result_items.append(text)
+        names = preds.class_names or [str(i) for i in range(n)]
+        ticks = [[(i + 0.5, _short(names[i])) for i in range(n)]] if n <= MAX_LABELLED_CLASSES else None
+        for side, label in (("bottom", "predicted"), ("left", "true")):
+            self.result.showAxis(side)
+            axis = self.result.getAxis(side)
+            axis.setTicks(ticks)
+            self.result.setLabel(side, label, color=self._fg.name(), **{"font-size": "8pt"})
+        self.result.getViewBox().invertY(True)
+        self.result.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        self.result.setTitle(f"Confusion matrix ({preds.split}, accuracy {preds.accuracy:.1%})",
+                             color=self._fg.name(), size="9pt")
+
+    def _scatter(self, preds: Any) -> None:
+        t = preds.y_true.reshape(len(preds.y_true), -1)[:, 0]
+        p = preds.y_pred.reshape(len(preds.y_pred), -1)[:, 0]
+        lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+        line = pg.PlotDataItem([lo, hi], [lo, hi], pen=_pen("#7f7f7f", 1, Qt.PenStyle.DashLine))
+        dots = pg.ScatterPlotItem(t, p, size=5, pen=None, brush=pg.mkBrush(QColor(PALETTE[0]).lighter(110)))
+        for item in (line, dots):
+            self.result.addItem(item)
+            self._result_items.append(item)
+        for side, label in (("bottom", "true"), ("left", "predicted")):
+            self.result.showAxis(side)
+            self.result.getAxis(side).setTicks(None)
+            self.result.setLabel(side, label, color=self._fg.name(), **{"font-size": "8pt"})
+        self.result.getViewBox().invertY(False)
+        self.result.setRange(xRange=(lo, hi), yRange=(lo, hi))
+        ss_res = float(((t - p) ** 2).sum())
+        ss_tot = float(((t - t.mean()) ** 2).sum())
+        r2 = 1 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+        self.result.setTitle(f"Predicted vs true ({preds.split}, R² {r2:.3f})", color=self._fg.name(), size="9pt")
+
+    # -- export ---------------------------------------------------------------------------------
+    def save_png(self, path: str | Path) -> bool:
+        """Writes the panels as shown to a PNG file."""
+        return bool(self.view.grab().save(str(path), "PNG"))
+
+
+def _short(name: str, width: int = 8) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+__all__ = ["LivePlots", "Series", "PALETTE", "color"]

@@ -1,0 +1,378 @@
+"""Runs training in a background QThread and hands its events to the UI in throttled batches.
+
+The training thread does no Qt work per event: the trainer calls `_Inbox.push`
+(a lock and a list append) and, for the first event after a delivery, one
+queued signal wakes the GUI thread. The GUI thread then takes everything that
+arrived, at most `MAX_UPDATES_PER_S` times a second and less often when handling
+updates costs more than `UPDATE_CPU_SHARE` of its CPU time (see budget.py: the
+UI thread shares the GIL with the training loop), and emits ONE `updated`
+signal carrying an `Update`: every Progress (the last one drives the progress
+bar), EpochEnded and GradientStats since the last delivery, warnings, and the
+end of the run. So the UI never repaints more than ~20 times a second however
+fast the model trains, and a slow repaint never slows the training loop.
+
+`TrainingWorker.start(graph)` trains a snapshot (`graph.copy()` taken here, in
+the GUI thread), so the editor can go on changing the graph. `pause`, `resume`
+and `stop` are forwarded to the trainer (thread-safe) or remembered until the
+session exists. `request_shutdown()` stops the run, waits for the thread (the
+trainer writes last.pt before its loop returns) and delivers what is left, so a
+window can close without "QThread destroyed while running".
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Qt, Signal
+
+from nodetrainer.errors import NodeTrainerError, Problem
+from nodetrainer.training.events import EpochEnded, Failed, Finished, GradientStats, Progress, Started
+from nodetrainer.training.events import Warning as WarningEvent
+
+from .budget import CpuBudget, measure
+
+MAX_UPDATES_PER_S = 20
+UPDATE_CPU_SHARE = 0.015  # the UI's handling of updates may use 1.5% of a core while training (budget.py)
+STATES = ("idle", "preparing", "running", "paused", "stopping")
+
+
+@dataclass
+class Prepared:
+    """The session is built: what it trains on (from TrainingSession.info) and its run folder."""
+
+    info: dict[str, Any]
+    run_dir: str | None
+    task: str | None
+    class_names: list[str] | None
+    metric_names: list[str]
+    node_ids: list[str]
+
+
+@dataclass
+class Done:
+    """The thread's last word: the RunResult (None when pre-flight failed) and pre-flight problems."""
+
+    result: Any = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class Update:
+    """Everything that happened since the previous delivery, in the order the UI should apply it."""
+
+    prepared: Prepared | None = None
+    started: Started | None = None
+    progress: list[Progress] = field(default_factory=list)
+    epochs: list[EpochEnded] = field(default_factory=list)
+    grads: list[GradientStats] = field(default_factory=list)
+    warnings: list[WarningEvent] = field(default_factory=list)
+    finished: Finished | None = None
+    failed: Failed | None = None
+    predictions: Any = None
+    done: Done | None = None
+
+    @property
+    def last_progress(self) -> Progress | None:
+        return self.progress[-1] if self.progress else None
+
+    def add(self, event: Any) -> None:
+        if isinstance(event, Progress):
+            self.progress.append(event)
+        elif isinstance(event, GradientStats):
+            self.grads.append(event)
+        elif isinstance(event, EpochEnded):
+            self.epochs.append(event)
+        elif isinstance(event, WarningEvent):
+            self.warnings.append(event)
+        elif isinstance(event, Started):
+            self.started = event
+        elif isinstance(event, Finished):
+            self.finished = event
+        elif isinstance(event, Failed):
+            self.failed = event
+        elif isinstance(event, Prepared):
+            self.prepared = event
+        elif isinstance(event, Done):
+            self.done = event
+        else:  # predictions (nodetrainer.training.predictions.Predictions)
+            self.predictions = event
+
+
+class _Inbox(QObject):
+    """Collects events from the training thread; wakes the GUI thread once per batch."""
+
+    wake = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._events: list[Any] = []
+        self._woken = False
+
+    def push(self, event: Any) -> None:  # any thread
+        with self._lock:
+            self._events.append(event)
+            if self._woken:
+                return
+            self._woken = True
+        self.wake.emit()  # queued to the GUI thread (the inbox lives there)
+
+    def take(self) -> list[Any]:
+        with self._lock:
+            events, self._events = self._events, []
+            self._woken = False
+        return events
+
+
+class _TrainingThread(QThread):
+    def __init__(self, worker: "TrainingWorker", snapshot: Any, overrides: dict[str, Any] | None,
+                 runs_dir: Path | None, data_dir: Path | None, predict: bool) -> None:
+        super().__init__()
+        self.worker = worker
+        self.snapshot = snapshot
+        self.overrides = overrides
+        self.runs_dir = runs_dir
+        self.data_dir = data_dir
+        self.predict = predict
+        self.setObjectName("nodetrainer-training")
+
+    def run(self) -> None:  # the training thread
+        from nodetrainer.training.run import prepare
+
+        inbox, worker = self.worker._inbox, self.worker
+        restore_threads = _leave_a_core(self._device()) if worker.leave_core_for_ui else None
+        try:
+            try:
+                session = prepare(self.snapshot, self.overrides, runs_dir=self.runs_dir, options=worker.options,
+                                  data_dir=self.data_dir)
+            except NodeTrainerError as exc:
+                inbox.push(Done(None, list(exc.problems)))
+                return
+            except Exception as exc:  # a bug or an environment problem: still one line, never a dead UI
+                inbox.push(Done(None, [Problem(f"cannot start training: {type(exc).__name__}: {exc}")]))
+                traceback.print_exc()
+                return
+            self._train(session, session.trainer, session.dataset, inbox, worker)
+        finally:
+            if restore_threads is not None:
+                import torch
+                torch.set_num_threads(restore_threads)
+
+    def _device(self) -> str:
+        """The device type the run will use ("cpu" when it cannot be told yet: prepare reports the problem)."""
+        try:
+            from nodetrainer.training.device import resolve_device
+            from nodetrainer.training.run import apply_overrides
+            return resolve_device(apply_overrides(self.snapshot, self.overrides).training_config().device).type
+        except Exception:
+            return "cpu"
+
+    def _train(self, session: Any, trainer: Any, ds: Any, inbox: "_Inbox", worker: "TrainingWorker") -> None:
+        inbox.push(Prepared(dict(session.info), str(session.run_dir) if session.run_dir else None,
+                            getattr(ds, "task", None), getattr(ds, "class_names", None),
+                            list(trainer.metric_names), list(session.graph.nodes)))
+        session.subscribe(inbox.push)
+        worker._attach(session)
+        try:
+            result = session.run()
+        except Exception as exc:  # run() reports training errors as Failed; this would be a bug in the loop
+            traceback.print_exc()
+            inbox.push(Done(None, [Problem(f"training stopped on an internal error: {type(exc).__name__}: {exc}")]))
+            return
+        finally:
+            worker._detach()
+        if self.predict and result.reason in ("completed", "early_stopped", "stopped", "diverged") \
+                and not worker._shutting_down:
+            try:
+                from nodetrainer.training.predictions import predict
+                preds = predict(trainer, class_names=getattr(ds, "class_names", None))
+                if preds is not None:
+                    inbox.push(preds)
+            except Exception:  # the plot is a bonus; the run itself is finished and saved
+                traceback.print_exc()
+        inbox.push(Done(result))
+
+
+def _leave_a_core(device: Any) -> int | None:
+    """CPU training from the GUI: when torch would use every CPU, use one less, so the UI thread always has a
+    core (otherwise it preempts one of torch's OpenMP threads, and the others wait for it at every barrier).
+    Returns the thread count to restore afterwards, or None when nothing changed."""
+    import torch
+    cores = os.cpu_count() or 1
+    current = torch.get_num_threads()
+    if str(getattr(device, "type", device)) != "cpu" or cores < 2 or current < cores:
+        return None
+    torch.set_num_threads(cores - 1)
+    return current
+
+
+class TrainingWorker(QObject):
+    """One training run at a time, in a QThread; its events arrive as `updated(Update)` in the GUI thread."""
+
+    updated = Signal(object)  # Update, at most MAX_UPDATES_PER_S a second
+    stateChanged = Signal(str)  # idle, preparing, running, paused, stopping
+
+    def __init__(self, parent: QObject | None = None, options: Any = None, leave_core_for_ui: bool = True) -> None:
+        super().__init__(parent)
+        self.leave_core_for_ui = leave_core_for_ui  # see _leave_a_core
+        from nodetrainer.training.trainer import TrainerOptions
+        self.options = options or TrainerOptions()
+        self._inbox = _Inbox()
+        self._inbox.wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.flush)
+        self._last_flush = 0.0
+        self.budget = CpuBudget(UPDATE_CPU_SHARE, burst=0.02)
+        self._thread: _TrainingThread | None = None
+        self._session_lock = threading.Lock()
+        self._session: Any = None
+        self._pending_pause = False
+        self._pending_stop = False
+        self._shutting_down = False
+        self._state = "idle"
+        self.snapshot: Any = None  # the graph being trained
+        self.updates_delivered = 0
+        app = QCoreApplication.instance()
+        if app is not None:  # a safety net: never leave a running QThread behind at exit
+            app.aboutToQuit.connect(self._about_to_quit)
+
+    # -- state -----------------------------------------------------------------------
+    @property
+    def session(self) -> Any:
+        """The TrainingSession being run (None while preparing or idle); for diagnostics and tests."""
+        with self._session_lock:
+            return self._session
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def busy(self) -> bool:
+        return self._state != "idle"
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.stateChanged.emit(state)
+
+    # -- commands (GUI thread) ----------------------------------------------------------
+    def start(self, graph: Any, overrides: dict[str, Any] | None = None, runs_dir: str | Path | None = None,
+              data_dir: str | Path | None = None, predict: bool = True) -> Any:
+        """Trains a snapshot of `graph` (returned); `runs_dir=None` writes no run folder."""
+        if self.busy:
+            raise RuntimeError("a run is already in progress")
+        self.snapshot = graph.copy()
+        self._pending_pause = self._pending_stop = self._shutting_down = False
+        self._inbox.take()
+        self._thread = _TrainingThread(self, self.snapshot, overrides, Path(runs_dir) if runs_dir else None,
+                                       Path(data_dir) if data_dir else None, predict)
+        self._thread.finished.connect(self._on_thread_finished, Qt.ConnectionType.QueuedConnection)
+        self._set_state("preparing")
+        self._thread.start()
+        return self.snapshot
+
+    def pause(self) -> None:
+        with self._session_lock:
+            if self._session is not None:
+                self._session.pause()
+            else:
+                self._pending_pause = True
+        if self._state in ("running", "preparing"):
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        with self._session_lock:
+            self._pending_pause = False
+            if self._session is not None:
+                self._session.resume()
+        if self._state == "paused":
+            self._set_state("running" if self._session is not None else "preparing")
+
+    def stop(self) -> None:
+        """Ends the run after the current step: reason `stopped`, last.pt written."""
+        with self._session_lock:
+            self._pending_stop = True
+            if self._session is not None:
+                self._session.stop()
+        if self.busy:
+            self._set_state("stopping")
+
+    def request_shutdown(self, timeout_s: float = 60.0) -> bool:
+        """Stops the run and waits until the thread has finished (last.pt written); delivers what is left.
+        True when nothing is running any more."""
+        thread = self._thread
+        if thread is None:
+            return True
+        self._shutting_down = True
+        self.stop()
+        finished = thread.wait(int(timeout_s * 1000))
+        if finished:
+            self._on_thread_finished()
+        return finished
+
+    def _about_to_quit(self) -> None:
+        if self._thread is not None:
+            self.request_shutdown()
+
+    # -- training thread ---------------------------------------------------------------
+    def _attach(self, session: Any) -> None:
+        with self._session_lock:
+            self._session = session
+            if self._pending_pause:
+                session.pause()
+            if self._pending_stop:
+                session.stop()
+
+    def _detach(self) -> None:
+        with self._session_lock:
+            self._session = None
+
+    # -- delivery (GUI thread) ----------------------------------------------------------
+    def _on_wake(self) -> None:
+        wait = max(self._last_flush + 1.0 / MAX_UPDATES_PER_S - time.monotonic(), self.budget.delay())
+        if wait <= 0:
+            self.flush()
+        elif not self._timer.isActive():
+            self._timer.start(max(1, int(wait * 1000)))
+
+    def flush(self) -> Update | None:
+        """Delivers everything that arrived (normally called by the throttle; tests may call it)."""
+        self._timer.stop()
+        events = self._inbox.take()
+        if not events:
+            return None
+        self._last_flush = time.monotonic()
+        update = Update()
+        for event in events:
+            update.add(event)
+        if update.started is not None and self._state == "preparing":
+            self._set_state("running")
+        if update.prepared is not None and self._state == "preparing" and not self._pending_pause:
+            self._set_state("running")
+        self.updates_delivered += 1
+        with measure(self.budget):
+            self.updated.emit(update)
+        return update
+
+    def _on_thread_finished(self) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        if thread.isRunning():  # a queued finished() that raced with request_shutdown's wait
+            return
+        self.flush()
+        self._thread = None
+        thread.deleteLater()
+        with self._session_lock:
+            self._session = None
+        self._set_state("idle")
+
+
+__all__ = ["TrainingWorker", "Update", "Prepared", "Done", "MAX_UPDATES_PER_S"]
