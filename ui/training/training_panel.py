@@ -92,6 +92,7 @@ class TrainingPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -108,7 +109,7 @@ class TrainingPanel(QWidget):
                 cb = QCheckBox(name)
                 cb.setToolTip(TRAINING_PARAMS["metrics"].doc)
                 cb.toggled.connect(self._edit_metrics)
-                grid.addWidget(cb, i // 3, i % 3)
+                grid.addWidget(cb, i // 2, i % 2)
                 self.metric_boxes[name] = cb
             form.addRow("metrics", grid_w)
         elif key == "optimizer":
