@@ -11,6 +11,7 @@ inputs into a Concat is meaningful.
 from __future__ import annotations
 
 import copy
+import heapq
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -113,15 +114,26 @@ class Graph:
         g.add_edges_from(self.edges())
         return g
 
-    def topological_order(self, g: nx.MultiDiGraph | None = None) -> list[str]:
+    def topological_order(self) -> list[str]:
         """Nodes in an order where every node follows its inputs; ties keep file order.
-        Raises GraphError on a cycle. `g` is `nx_graph()` when the caller has it already."""
+        Raises GraphError on a cycle (`nx.find_cycle(graph.nx_graph())` names it)."""
         position = {n: i for i, n in enumerate(self.nodes)}
-        try:
-            return list(nx.lexicographical_topological_sort(g if g is not None else self.nx_graph(),
-                                                            key=position.__getitem__))
-        except nx.NetworkXUnfeasible:
-            raise GraphError("the graph has a cycle") from None
+        waiting = {n: len(self.inputs.get(n, ())) for n in self.nodes}
+        consumers = self.successor_map()
+        ready = [position[n] for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        names = list(self.nodes)
+        order = []
+        while ready:
+            node = names[heapq.heappop(ready)]
+            order.append(node)
+            for consumer in consumers[node]:
+                waiting[consumer] -= 1
+                if waiting[consumer] == 0:
+                    heapq.heappush(ready, position[consumer])
+        if len(order) != len(names):
+            raise GraphError("the graph has a cycle")
+        return order
 
     def input_ids(self) -> list[str]:
         return [n.id for n in self.nodes.values() if n.type == "Input"]
@@ -185,13 +197,16 @@ class Graph:
 
     # -- edits (each emits one event) ------------------------------------------------
     def add_node(self, node_id: str, node_type: str, params: dict[str, Any] | None = None,
-                 position: tuple[float, float] | None = None, index: int | None = None) -> Node:
+                 position: tuple[float, float] | None = None, index: int | None = None,
+                 allow_unknown_type: bool = False) -> Node:
+        """Add a node (at `index` in file order). `allow_unknown_type` restores a node read from a
+        broken file exactly as it was (undo of its deletion); validation still reports it."""
         problem = id_problem(node_id)
         if problem:
             raise GraphError(problem)
         if node_id in self.nodes:
             raise GraphError(f"a node named '{node_id}' already exists")
-        if node_type not in REGISTRY:
+        if node_type not in REGISTRY and not allow_unknown_type:
             raise GraphError(f"unknown node type '{node_type}'")
         node = Node(node_id, node_type, dict(params or {}))
         items = list(self.nodes.items())
@@ -248,13 +263,28 @@ class Graph:
                     f"only Add, Multiply and Concat take several")
         if source in self.inputs[target]:
             return f"{source} already feeds {target}"
-        if target == source or nx.has_path(self.nx_graph(), target, source):
+        if self._feeds(target, source):
             return f"{source} -> {target} would make a cycle"
         return None
 
-    def connect(self, source: str, target: str, index: int | None = None) -> None:
-        """Add the edge source -> target; GraphError saying why when refused."""
-        problem = self.connection_problem(source, target)
+    def _feeds(self, upstream: str, node: str) -> bool:
+        """Whether `upstream` is `node` or one of its ancestors (a walk back along inputs)."""
+        seen, stack = set(), [node]
+        while stack:
+            current = stack.pop()
+            if current == upstream:
+                return True
+            if current not in seen:
+                seen.add(current)
+                stack.extend(self.inputs.get(current, ()))
+        return False
+
+    def connect(self, source: str, target: str, index: int | None = None, check: bool = True) -> None:
+        """Add the edge source -> target; GraphError saying why when refused. `check=False` restores an
+        edge exactly as it was (undo of a deletion), even one that validation will report."""
+        if source not in self.nodes or target not in self.nodes:
+            raise GraphError(f"no node named '{source if source not in self.nodes else target}'")
+        problem = self.connection_problem(source, target) if check else None
         if problem:
             raise GraphError(problem)
         sources = self.inputs[target]

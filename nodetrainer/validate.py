@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .errors import Problem, did_you_mean
+from .errors import GraphError, Problem, did_you_mean
 from .graph import Graph
 from .schema import check_mapping
 from .settings import parse_data, parse_training, parse_tune
@@ -50,20 +50,19 @@ def check_graph(graph: Graph) -> Report:
     if not outputs:
         add(graph.problem("the graph has no Output node; add one such as out: {type: Output}"))
 
-    g = graph.nx_graph()
     try:
-        report.order = graph.topological_order(g)
-    except Exception:
-        cycle = [u for u, _, _ in nx.find_cycle(g)]
+        report.order = graph.topological_order()
+    except GraphError:
+        cycle = [u for u, _, _ in nx.find_cycle(graph.nx_graph())]
         first = min(cycle, key=list(graph.nodes).index)
         i = cycle.index(first)
         path = cycle[i:] + cycle[:i] + [first]
         add(graph.problem(f"the graph has a cycle: {' -> '.join(path)}", first))
 
     if report.order:
-        from_input = set(inputs).union(*(nx.descendants(g, n) for n in inputs)) if inputs else set()
-        to_output = set(outputs).union(*(nx.ancestors(g, n) for n in outputs)) if outputs else set()
         consumers = graph.successor_map()
+        from_input = _reach(inputs, consumers)
+        to_output = _reach(outputs, graph.inputs)
         # report only where a break starts, so one missing edge gives one message
         for node_id, node in graph.nodes.items():
             if node_id not in from_input and node.type != "Input" and not graph.inputs.get(node_id):
@@ -77,6 +76,17 @@ def check_graph(graph: Graph) -> Report:
     _check_settings(graph, add)
     report.problems = _unique(report.problems)
     return report
+
+
+def _reach(starts: list[str], links: dict[str, list[str]]) -> set[str]:
+    """Every node reachable from `starts` along `links` (consumers: downstream; inputs: upstream)."""
+    seen, stack = set(starts), list(starts)
+    while stack:
+        for other in links.get(stack.pop(), ()):
+            if other not in seen:
+                seen.add(other)
+                stack.append(other)
+    return seen
 
 
 def validate(graph: Graph) -> list[Problem]:

@@ -17,8 +17,8 @@ def drop(win, mime: QMimeData, scene_pos: QPointF) -> None:
     point = QPointF(viewport_point(win, scene_pos))
     actions = Qt.DropAction.CopyAction
     buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    QApplication.sendEvent(vp, QDragEnterEvent(point, actions, mime, buttons, mods))
-    QApplication.sendEvent(vp, QDragMoveEvent(point, actions, mime, buttons, mods))
+    QApplication.sendEvent(vp, QDragEnterEvent(point.toPoint(), actions, mime, buttons, mods))
+    QApplication.sendEvent(vp, QDragMoveEvent(point.toPoint(), actions, mime, buttons, mods))
     QApplication.sendEvent(vp, QDropEvent(point, actions, mime, buttons, mods))
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from nodetrainer.errors import GraphError
 from nodetrainer.graph import Graph
 
 MERGE_PARAMS = 1001
@@ -53,14 +52,13 @@ class RemoveNode(QUndoCommand):
 
     def undo(self) -> None:
         g, n = self.graph, self.node_id
-        if self.node_type in _registry():
-            g.add_node(n, self.node_type, copy.deepcopy(self.params), self.position, self.index)
-        else:  # a node of an unknown type read from a broken file: put it back as it was
-            _restore_unknown(g, n, self.node_type, self.params, self.position, self.index)
+        # put it back exactly as it was, even a node or an edge of a broken file that the model
+        # would refuse as a new edit; validation reports those again
+        g.add_node(n, self.node_type, copy.deepcopy(self.params), self.position, self.index, allow_unknown_type=True)
         for source in self.sources:
-            _attach(g, source, n, None)
+            g.connect(source, n, check=False)
         for target, index in sorted(self.consumers, key=lambda ti: ti[1]):
-            _attach(g, n, target, index)
+            g.connect(n, target, index, check=False)
 
 
 class Connect(QUndoCommand):
@@ -85,7 +83,7 @@ class Disconnect(QUndoCommand):
         self.index = self.graph.disconnect(self.source, self.target)
 
     def undo(self) -> None:
-        _attach(self.graph, self.source, self.target, self.index)
+        self.graph.connect(self.source, self.target, self.index, check=False)
 
 
 class SetParams(QUndoCommand):
@@ -154,30 +152,3 @@ class SetSection(QUndoCommand):
     def undo(self) -> None:
         self.graph.set_section(self.section, copy.deepcopy(self.old))
 
-
-def _registry():
-    from nodetrainer.layers import REGISTRY
-    return REGISTRY
-
-
-def _attach(graph: Graph, source: str, target: str, index: int | None) -> None:
-    """Put back an edge as it was, even one the model would refuse now (e.g. from a broken file)."""
-    try:
-        graph.connect(source, target, index)
-        return
-    except GraphError:
-        pass
-    sources = graph.inputs[target]
-    sources.insert(len(sources) if index is None else index, source)
-    graph._emit("edge_added", target, source)  # noqa: SLF001 - restoring exactly what was removed
-
-
-def _restore_unknown(graph: Graph, node_id: str, node_type: str, params: dict, position, index: int) -> None:
-    from nodetrainer.graph import Node
-    items = list(graph.nodes.items())
-    items.insert(index, (node_id, Node(node_id, node_type, params)))
-    graph.nodes = dict(items)
-    graph.inputs[node_id] = []
-    if position is not None:
-        graph.layout[node_id] = position
-    graph._emit("node_added", node_id)  # noqa: SLF001
