@@ -12,6 +12,12 @@ Throughput is the trainer's own samples/s (Finished.samples_per_s / summary.json
 training steps only, data loading and compiling excluded). While the GUI trains,
 a 10 ms QTimer measures how late it fires: the UI event loop's latency.
 
+Every mode uses the same number of torch threads: by default the GUI's own choice
+(torch's default less one when that would be every CPU, leaving a core to the UI;
+the subprocess gets it as OMP_NUM_THREADS), so the ratio measures what the GUI
+costs and not a thread setting. `--threads 0` keeps torch's default everywhere
+(the GUI still leaves a core), which is what users get out of the box.
+
 Prints one JSON object: per mode the median and all samples/s, the ratios
 gui/cli and gui/headless (median of the per-round ratios), the latency
 percentiles, UI updates per second and paint statistics. Targets: ratio >= 0.95,
@@ -144,7 +150,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads for every mode (default: torch's)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch intra-op threads for every mode (default: what the GUI uses, torch's default less "
+                         "one when that is every CPU; 0: torch's default everywhere)")
     ap.add_argument("--no-cli", action="store_true", help="skip the subprocess mode")
     ap.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval for the whole run")
     args = ap.parse_args()
@@ -152,6 +160,9 @@ def main() -> None:
     import torch
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
+    if args.threads is None:  # the GUI's own choice (ui/training/worker.py: _leave_a_core), for every mode
+        cores = os.cpu_count() or 1
+        args.threads = cores - 1 if cores > 1 and torch.get_num_threads() >= cores else torch.get_num_threads()
     if args.threads:
         torch.set_num_threads(args.threads)
     from PySide6.QtWidgets import QApplication

@@ -34,8 +34,11 @@ TRAIN_COLOR, VAL_COLOR = PALETTE[0], PALETTE[1]
 SMOOTHING = 0.8  # EMA weight of the smoothed step loss (started at the first value, so unbiased)
 SMOOTHING_SPAN = 0.05  # epochs: points further apart than this are smoothed less
 MIN_REDRAW_S = 0.05  # plots redraw at most 20 times a second...
-PLOT_CPU_SHARE = 0.025  # ...and less often when that costs more than 2.5% of a core (budget.py)
-LOG_RATIO = 30.0  # the learning-rate axis turns logarithmic once the rate spans this factor
+PLOT_CPU_SHARE = 0.0125  # ...and less often when that costs more than 1.25% of a core (budget.py)
+STICKY_FILL = 0.5  # a y range is kept while the data fills at least this share of it...
+STICKY_PAD = 0.12  # ...and set with this much room above and below when it changes
+LOG_RATIO = 30.0
+AXIS_WIDTH = 54  # pixels for the y axis labels  # the learning-rate axis turns logarithmic once the rate spans this factor
 MAX_POINTS = 4000  # per series before it halves its resolution
 MAX_LABELLED_CLASSES = 20
 
@@ -154,7 +157,7 @@ class LivePlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.budget = CpuBudget(PLOT_CPU_SHARE, burst=0.08)
+        self.budget = CpuBudget(PLOT_CPU_SHARE, burst=0.04)
         self.view = _TimedView(self.budget)
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
@@ -194,12 +197,14 @@ class LivePlots(QWidget):
     def _plot(self, row: int, col: int, title: str, fg: QColor, log: bool = False, xlabel: str = "epoch") -> pg.PlotItem:
         plot = self.view.addPlot(row=row, col=col, axisItems={"left": _LogAxis("left")} if log else None)
         plot.setTitle(title, color=fg.name(), size="9pt")
-        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.showGrid(x=False, y=False)  # a grid makes every axis repaint with every curve (see _sticky_y)
         font = QFont()
         font.setPointSize(8)
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
             axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # repaints blit unless ticks change
+            if name == "left":
+                axis.setWidth(AXIS_WIDTH)  # labels of another width must not re-lay out (and repaint) every plot
             axis.setPen(pg.mkPen(fg))
             axis.setTextPen(pg.mkPen(fg))
             axis.setStyle(tickFont=font)
@@ -214,9 +219,10 @@ class LivePlots(QWidget):
         """Clears every panel for a new run."""
         self.steps_per_epoch = max(1, int(steps_per_epoch))
         self.train_samples = int(train_samples)
+        self.budget.tokens = self.budget.burst  # a new run starts with its own budget
         self.lr.setLogMode(False, False)
         for plot in (self.loss, self.metrics, self.lr, self.grads, self.speed):
-            plot.enableAutoRange(x=True)
+            plot.enableAutoRange(x=True, y=True)
             plot.clear()
             if plot.legend is not None:
                 plot.legend.clear()
@@ -318,23 +324,50 @@ class LivePlots(QWidget):
     def redraw(self) -> int:
         self._redraw_timer.stop()
         self._last_redraw = time.monotonic()
-        lr = self.lr_curve.series
-        if lr.dirty and len(lr):  # linear from 0 (a constant rate is a flat line), log once it spans decades
-            y = lr.y
-            lo, hi = float(y.min()), float(y.max())
-            wide = hi > LOG_RATIO * lo
-            if wide != self.lr.ctrl.logYCheck.isChecked():
-                self.lr.setLogMode(False, wide)
-                self.lr.enableAutoRange(y=wide)
-            if not wide:
-                self.lr.setYRange(0.0, hi * 1.15, padding=0)
         with measure(self.budget):
             return self._redraw()
 
+    def _curves(self) -> dict[Any, list[_Curve]]:
+        return {self.loss: [self.step_raw, self.step_smooth, self.epoch_train, self.epoch_val],
+                self.metrics: list(self.metric_curves.values()), self.lr: [self.lr_curve],
+                self.grads: list(self.grad_curves.values()), self.speed: [self.speed_curve, self.speed_epoch]}
+
     def _redraw(self) -> int:
-        curves = [self.step_raw, self.step_smooth, self.epoch_train, self.epoch_val, self.lr_curve,
-                  self.speed_curve, self.speed_epoch, *self.metric_curves.values(), *self.grad_curves.values()]
-        return sum(c.redraw() for c in curves)
+        lr = self.lr_curve.series
+        if lr.dirty and len(lr):  # linear from 0 (a constant rate is a flat line), log once it spans decades
+            wide = float(lr.y.max()) > LOG_RATIO * float(lr.y.min())
+            if wide != self.lr.ctrl.logYCheck.isChecked():
+                self.lr.setLogMode(False, wide)
+        changed = 0
+        for plot, curves in self._curves().items():
+            if any(c.series.dirty for c in curves):
+                changed += sum(c.redraw() for c in curves)
+                self._sticky_y(plot, curves)
+        return changed
+
+    def _sticky_y(self, plot: pg.PlotItem, curves: list[_Curve]) -> None:
+        """Sets the y range only when the data leaves it or fills under half of it: most redraws then keep
+        the axes as they are, and an unchanged axis repaints from its cache instead of laying out its labels."""
+        log = plot.ctrl.logYCheck.isChecked()
+        ys = [c.series.y for c in curves if len(c.series)]
+        if not ys:
+            return
+        y = np.concatenate(ys)
+        if log:
+            y = np.log10(y[y > 0])
+            if not len(y):
+                return
+        lo, hi = float(y.min()), float(y.max())
+        if plot is self.lr and not log:
+            lo = 0.0  # a learning rate from zero: its changes read as proportions
+        (cur_lo, cur_hi) = plot.getViewBox().viewRange()[1]
+        span = hi - lo
+        inside = cur_lo <= lo and hi <= cur_hi
+        if inside and span >= STICKY_FILL * (cur_hi - cur_lo) and not plot.getViewBox().autoRangeEnabled()[1]:
+            return
+        pad = STICKY_PAD * span if span > 0 else max(abs(hi) * 0.1, 1e-12)
+        plot.enableAutoRange(y=False)
+        plot.setYRange(lo - (0 if plot is self.lr and not log else pad), hi + pad, padding=0)
 
     def point_counts(self) -> dict[str, int]:
         """Points per panel (tests, benchmarks)."""

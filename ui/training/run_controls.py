@@ -61,6 +61,7 @@ class RunControls(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("ready")
         self.progress.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.progress.setAutoFillBackground(True)  # opaque: its many repaints do not repaint the widgets behind it
 
         row = QHBoxLayout()
         row.addWidget(self.train_button)
@@ -71,6 +72,8 @@ class RunControls(QWidget):
 
         self.status = QLabel("Press Train to train the graph.")
         self.status.setWordWrap(True)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.status.setFixedHeight(2 * self.status.fontMetrics().lineSpacing() + 4)  # a new text never re-lays out
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.snapshot_note = QLabel()
         self.snapshot_note.setWordWrap(True)
@@ -113,9 +116,10 @@ class RunControls(QWidget):
                       eta_s: float, start_epoch: int = 1) -> None:
         total = max(1, (epochs - start_epoch + 1) * steps)
         done = (epoch - start_epoch) * steps + step
-        self.progress.setValue(int(PROGRESS_RANGE * min(1.0, done / total)))
+        # text first: setValue repaints at once, with it (one paint an update, not two)
         self.progress.setFormat(f"epoch {epoch}/{epochs} · step {step}/{steps} · {samples_per_s:,.0f} samples/s · "
                                 f"ETA {fmt_eta(eta_s)}")
+        self.progress.setValue(int(PROGRESS_RANGE * min(1.0, done / total)))
 
     def finish_progress(self, text: str, full: bool) -> None:
         if full:

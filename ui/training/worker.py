@@ -37,7 +37,7 @@ from nodetrainer.training.events import Warning as WarningEvent
 from .budget import CpuBudget, measure
 
 MAX_UPDATES_PER_S = 20
-UPDATE_CPU_SHARE = 0.015  # the UI's handling of updates may use 1.5% of a core while training (budget.py)
+UPDATE_CPU_SHARE = 0.0075  # the UI's handling of updates may use 0.75% of a core while training (budget.py)
 STATES = ("idle", "preparing", "running", "paused", "stopping")
 
 
@@ -269,6 +269,7 @@ class TrainingWorker(QObject):
         if self.busy:
             raise RuntimeError("a run is already in progress")
         self.snapshot = graph.copy()
+        self.budget = CpuBudget(UPDATE_CPU_SHARE, burst=0.02)  # what the last run's ending cost is not this run's
         self._pending_pause = self._pending_stop = self._shutting_down = False
         self._inbox.take()
         self._thread = _TrainingThread(self, self.snapshot, overrides, Path(runs_dir) if runs_dir else None,
