@@ -238,3 +238,13 @@ def test_runs_panel_lists_overlays_and_opens_runs(qtbot, tmp_path, graph):
     panel.select([1])
     panel.open_button.click()
     assert opened == [panel.runs[1].path / "graph.yaml"] and opened[0].exists()
+
+
+def test_a_deleted_panel_stops_listening_to_the_graph(qtbot, graph):
+    import shiboken6
+    from ui.training.training_panel import TrainingPanel
+    panel = TrainingPanel(graph)
+    before = len(graph._subscribers)
+    shiboken6.delete(panel)  # Qt deleted it (a closed dock); the graph lives on
+    graph.set_section("training", {"epochs": 2})  # must not reach the dead panel
+    assert len(graph._subscribers) == before - 1

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 from nodetrainer.settings import BUILTIN_SETS, DATA_PARAMS, SOURCE_KINDS, SPLIT_PARAMS, SYNTHETIC_SETS, parse_data
 
 from .editors import ParamForm
+from .graphlink import subscribe
 
 PREVIEW_ROWS = 8
 KIND_LABELS = {"builtin": "built-in set", "csv": "CSV file", "npz": "NPZ file", "images": "image folder"}
@@ -155,7 +156,7 @@ class DataPanel(QWidget):
         if self._unsubscribe:
             self._unsubscribe()
         self.graph = graph
-        self._unsubscribe = graph.subscribe(self._on_graph_event)
+        self._unsubscribe = subscribe(graph, self, DataPanel._on_graph_event)
         self.load()
 
     def _on_graph_event(self, event: Any) -> None:

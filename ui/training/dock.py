@@ -27,6 +27,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from .data_panel import DataPanel
+from .graphlink import subscribe
 from .plots import LivePlots
 from .run_controls import RunControls
 from .runs_panel import RunsPanel, fmt_duration
@@ -115,7 +116,7 @@ class TrainingWidget(QWidget):
         if self._unsubscribe:
             self._unsubscribe()
         self.graph = graph
-        self._unsubscribe = graph.subscribe(self._on_graph_event)
+        self._unsubscribe = subscribe(graph, self, TrainingWidget._on_graph_event)
         if self.data_panel.graph is not graph:
             self.data_panel.set_graph(graph)
             self.training_panel.set_graph(graph)
@@ -129,6 +130,10 @@ class TrainingWidget(QWidget):
             self.controls.set_snapshot_note(
                 f"The graph was edited after this run started (snapshot of {self._snapshot_time}). "
                 "The running model is unaffected; train again to use the edits.", emphasis=True)
+
+    def refresh_runs(self) -> None:
+        """Re-reads the runs folder (e.g. after Save As moved the graph file, and with it `runs_dir`)."""
+        self.runs_panel.set_source(self.runs_dir, self.graph.name)
 
     @property
     def runs_dir(self) -> Path:
@@ -268,7 +273,7 @@ class TrainingWidget(QWidget):
             self.last_predictions = update.predictions
             self.plots.show_predictions(update.predictions)
         if update.done is not None:
-            self.plots.redraw()  # the run is over: show its last points now, whatever the redraw budget says
+            self.plots.redraw(final=True)  # the run is over: its last points now, whatever the budget says
             self._show_done(update.done)
 
     def _show_finished(self, f: Any) -> None:
@@ -339,6 +344,9 @@ class TrainingDock(QDockWidget):
 
     def request_shutdown(self, timeout_s: float = 60.0) -> bool:
         return self.training.request_shutdown(timeout_s)
+
+    def refresh_runs(self) -> None:
+        self.training.refresh_runs()
 
 
 __all__ = ["TrainingWidget", "TrainingDock"]

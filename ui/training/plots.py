@@ -50,6 +50,12 @@ def color(i: int) -> str:
 class _LogAxis(pg.AxisItem):
     """A log axis that labels only 1-2-5 mantissas (0.01, 0.02, 0.05, 0.1, ...): no crowded minor labels."""
 
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802,N803 - pyqtgraph override
+        levels = super().logTickValues(minVal, maxVal, size, stdTicks)
+        major = {round(v, 6) for spacing, values in levels if spacing is not None for v in values}
+        return [(spacing, values if spacing is not None else [v for v in values if round(v, 6) not in major])
+                for spacing, values in levels]  # a decade is a major tick: not drawn again as a minor one
+
     def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
         strings = super().logTickStrings(values, scale, spacing)
         out = []
@@ -321,18 +327,19 @@ class LivePlots(QWidget):
         wait = max(self._last_redraw + MIN_REDRAW_S - time.monotonic(), self.budget.delay())
         self._redraw_timer.start(max(0, int(wait * 1000)))  # also when due now: after the update is handled
 
-    def redraw(self) -> int:
+    def redraw(self, final: bool = False) -> int:
+        """Draws what arrived; `final` (the run is over) also fits every y range to its data."""
         self._redraw_timer.stop()
         self._last_redraw = time.monotonic()
         with measure(self.budget):
-            return self._redraw()
+            return self._redraw(final)
 
     def _curves(self) -> dict[Any, list[_Curve]]:
         return {self.loss: [self.step_raw, self.step_smooth, self.epoch_train, self.epoch_val],
                 self.metrics: list(self.metric_curves.values()), self.lr: [self.lr_curve],
                 self.grads: list(self.grad_curves.values()), self.speed: [self.speed_curve, self.speed_epoch]}
 
-    def _redraw(self) -> int:
+    def _redraw(self, final: bool = False) -> int:
         lr = self.lr_curve.series
         if lr.dirty and len(lr):  # linear from 0 (a constant rate is a flat line), log once it spans decades
             wide = float(lr.y.max()) > LOG_RATIO * float(lr.y.min())
@@ -340,12 +347,12 @@ class LivePlots(QWidget):
                 self.lr.setLogMode(False, wide)
         changed = 0
         for plot, curves in self._curves().items():
-            if any(c.series.dirty for c in curves):
+            if final or any(c.series.dirty for c in curves):
                 changed += sum(c.redraw() for c in curves)
-                self._sticky_y(plot, curves)
+                self._sticky_y(plot, curves, fit=final)
         return changed
 
-    def _sticky_y(self, plot: pg.PlotItem, curves: list[_Curve]) -> None:
+    def _sticky_y(self, plot: pg.PlotItem, curves: list[_Curve], fit: bool = False) -> None:
         """Sets the y range only when the data leaves it or fills under half of it: most redraws then keep
         the axes as they are, and an unchanged axis repaints from its cache instead of laying out its labels."""
         log = plot.ctrl.logYCheck.isChecked()
@@ -363,9 +370,10 @@ class LivePlots(QWidget):
         (cur_lo, cur_hi) = plot.getViewBox().viewRange()[1]
         span = hi - lo
         inside = cur_lo <= lo and hi <= cur_hi
-        if inside and span >= STICKY_FILL * (cur_hi - cur_lo) and not plot.getViewBox().autoRangeEnabled()[1]:
+        if not fit and inside and span >= STICKY_FILL * (cur_hi - cur_lo) \
+                and not plot.getViewBox().autoRangeEnabled()[1]:
             return
-        pad = STICKY_PAD * span if span > 0 else max(abs(hi) * 0.1, 1e-12)
+        pad = (STICKY_PAD if not fit else 0.05) * span if span > 0 else max(abs(hi) * 0.1, 1e-12)
         plot.enableAutoRange(y=False)
         plot.setYRange(lo - (0 if plot is self.lr and not log else pad), hi + pad, padding=0)
 

@@ -29,6 +29,7 @@ from nodetrainer.settings import (EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, METRI
 from nodetrainer.training.device import available_devices
 
 from .editors import ChoiceEdit, ParamForm, TextEdit, editor_for
+from .graphlink import subscribe
 
 ApplySection = Callable[[str, Any], None]
 
@@ -169,7 +170,7 @@ class TrainingPanel(QWidget):
         if self._unsubscribe:
             self._unsubscribe()
         self.graph = graph
-        self._unsubscribe = graph.subscribe(self._on_graph_event)
+        self._unsubscribe = subscribe(graph, self, TrainingPanel._on_graph_event)
         self.load()
 
     def _on_graph_event(self, event: Any) -> None:
