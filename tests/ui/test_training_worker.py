@@ -72,3 +72,23 @@ def test_a_training_failure_is_shown_with_its_node(qtbot, tmp_path):
     w.train({"epochs": 1})  # a new run clears the training flags
     assert "training" in cleared and not w.flags
     assert dock.request_shutdown(30)
+
+
+def test_quitting_the_application_stops_a_forgotten_run(qtbot, tmp_path):
+    """A window that never called request_shutdown: at exit the thread is still stopped, and writes last.pt."""
+    from nodetrainer.graphfile import load_graph
+    from ui.training import worker as W
+    from ui.training.worker import TrainingWorker
+
+    graph = load_graph(ROOT / "graphs" / "digits_mlp.yaml")
+    graph.set_section("training", {"epochs": 500, "batch_size": 8})
+    worker = TrainingWorker()
+    worker.start(graph, runs_dir=tmp_path)
+    qtbot.waitUntil(lambda: worker.session is not None, timeout=60_000)
+    run_dir = worker.session.run_dir
+    thread = worker._thread
+    assert W._exit_hooked  # connected to QApplication.aboutToQuit
+    W._stop_all_threads()  # what aboutToQuit runs (not emitted here: other code may listen to it)
+    assert not thread.isRunning() and thread not in W._LIVE
+    assert (run_dir / "last.pt").exists()
+    worker.request_shutdown()

@@ -129,6 +129,18 @@ class _Inbox(QObject):
         return events
 
 
+_LIVE: set["_TrainingThread"] = set()  # running threads, held here so no QThread is destroyed while it runs
+
+
+def _stop_all_threads() -> None:
+    """At application exit: stop whatever still trains (a window that did not call request_shutdown) and wait."""
+    for thread in list(_LIVE):
+        thread.request_stop()
+    for thread in list(_LIVE):
+        if thread.wait(60_000):
+            _LIVE.discard(thread)
+
+
 class _TrainingThread(QThread):
     def __init__(self, worker: "TrainingWorker", snapshot: Any, overrides: dict[str, Any] | None,
                  runs_dir: Path | None, data_dir: Path | None, predict: bool) -> None:
@@ -140,6 +152,16 @@ class _TrainingThread(QThread):
         self.data_dir = data_dir
         self.predict = predict
         self.setObjectName("nodetrainer-training")
+        _LIVE.add(self)  # dropped once finished (TrainingWorker._on_thread_finished, _stop_all_threads)
+
+    def request_stop(self) -> None:
+        """Stops the run without touching Qt objects (the worker may be gone): last.pt is written as usual."""
+        worker = self.worker
+        with worker._session_lock:
+            worker._pending_stop = True
+            worker._shutting_down = True
+            if worker._session is not None:
+                worker._session.stop()
 
     def run(self) -> None:  # the training thread
         from nodetrainer.training.run import prepare
@@ -198,6 +220,18 @@ class _TrainingThread(QThread):
         inbox.push(Done(result))
 
 
+_exit_hooked = False
+
+
+def _connect_exit_hook() -> None:
+    """A safety net: when the application quits, no training thread is left running (or destroyed running)."""
+    global _exit_hooked
+    app = QCoreApplication.instance()
+    if app is not None and not _exit_hooked:
+        app.aboutToQuit.connect(_stop_all_threads)
+        _exit_hooked = True
+
+
 def _leave_a_core(device: Any) -> int | None:
     """CPU training from the GUI: when torch would use every CPU, use one less, so the UI thread always has a
     core (otherwise it preempts one of torch's OpenMP threads, and the others wait for it at every barrier).
@@ -238,9 +272,7 @@ class TrainingWorker(QObject):
         self._state = "idle"
         self.snapshot: Any = None  # the graph being trained
         self.updates_delivered = 0
-        app = QCoreApplication.instance()
-        if app is not None:  # a safety net: never leave a running QThread behind at exit
-            app.aboutToQuit.connect(self._about_to_quit)
+        _connect_exit_hook()
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -318,10 +350,6 @@ class TrainingWorker(QObject):
             self._on_thread_finished()
         return finished
 
-    def _about_to_quit(self) -> None:
-        if self._thread is not None:
-            self.request_shutdown()
-
     # -- training thread ---------------------------------------------------------------
     def _attach(self, session: Any) -> None:
         with self._session_lock:
@@ -370,6 +398,7 @@ class TrainingWorker(QObject):
             return
         self.flush()
         self._thread = None
+        _LIVE.discard(thread)
         thread.deleteLater()
         with self._session_lock:
             self._session = None
