@@ -184,6 +184,7 @@ class Trainer:
         self._running = threading.Event()
         self._running.set()
         self._interrupt = False  # fast flag read once per step; the events hold the truth
+        self._next_progress_at = 0.0  # when the next Progress event may be sent (perf_counter time)
         self._paused_s = 0.0
         self.last_exception: BaseException | None = None  # the error behind a Failed event (for --debug)
 
@@ -362,7 +363,9 @@ class Trainer:
 
         model.train()
         t_epoch = time.perf_counter()
-        t_next_progress = t_epoch + progress_every
+        # the throttle runs across epochs, so runs whose epochs are shorter than the interval still
+        # get step-level progress
+        t_next_progress = min(self._next_progress_at, t_epoch + progress_every)
         samples_epoch = 0
         reported = False
         step = start_step
@@ -423,7 +426,7 @@ class Trainer:
                 acc.add_loss(loss, n)
             now = time.perf_counter()
             if now >= t_next_progress:  # also the in-epoch divergence check
-                t_next_progress = now + progress_every
+                t_next_progress = self._next_progress_at = now + progress_every
                 self._progress(epoch, step, samples_epoch, now - t_epoch - (self._paused_s - paused_before))
         self.step_in_epoch = step
         elapsed = time.perf_counter() - t_epoch - (self._paused_s - paused_before)

@@ -355,3 +355,18 @@ def test_same_seed_same_run_whatever_the_global_rng(digits):
     c, _ = make(digits, epochs=2, deterministic=True, seed=1)
     c.fit()
     assert not torch.equal(a.model.fc1.weight, c.model.fc1.weight)
+
+
+def test_epochs_shorter_than_the_progress_interval_still_report_steps(digits):
+    # a tiny model runs an epoch in a few milliseconds: the throttle must span epochs, or live
+    # plots of such runs would get no step-level points at all
+    trainer, events = make(digits, epochs=40, options=TrainerOptions(progress_interval_s=0.02))
+    start = time.perf_counter()
+    trainer.fit()
+    elapsed = time.perf_counter() - start
+    progress = of(events, ev.Progress)
+    epoch_seconds = max(e.seconds for e in of(events, ev.EpochEnded))
+    if epoch_seconds < 0.02 and elapsed > 0.1:
+        assert len(progress) >= 2
+    assert progress and all(1 <= p.step <= p.steps_per_epoch for p in progress)
+    assert len(progress) <= elapsed / 0.02 + 2  # still throttled
