@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from .errors import GraphError
 from .graph import Graph
-from .layers import Tensor
 from .validate import check_graph
 
 INIT_CALLS = {
@@ -133,11 +132,11 @@ def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
         call = INIT_CALLS[method]
         attr = attr_of[node_id]
         if spec.init_weights == ("weight*",):
-            init_lines += [f"        for name, weight in self.{attr}.named_parameters():",
-                           f'            if name.startswith("weight"):',
-                           f"                {call.format(w='weight')}",
-                           f'            elif name.startswith("bias"):',
-                           f"                nn.init.zeros_(weight)"]
+            init_lines += [f"        for name, param in self.{attr}.named_parameters():",
+                           '            if name.startswith("weight"):',
+                           f"                {call.format(w='param')}",
+                           "            else:",
+                           "                nn.init.zeros_(param)"]
         else:
             init_lines.append(f"        {call.format(w=f'self.{attr}.weight')}")
             if node.resolved().get("bias"):

@@ -24,7 +24,7 @@ def compile_source(generated: GeneratedModel, name: str) -> type[nn.Module]:
     lines = generated.source.splitlines(keepends=True)
     linecache.cache[filename] = (len(generated.source), None, lines, filename)
     code = compile(generated.source, filename, "exec")
-    namespace: dict = {"__name__": f"nodetrainer_generated", "__file__": filename}
+    namespace: dict = {"__name__": "nodetrainer_generated", "__file__": filename}
     exec(code, namespace)  # noqa: S102 - the source comes from our own generator over validated values
     cls = namespace[generated.class_name]
     _NODE_LINES[filename] = generated.node_lines

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..schema import Param
-from .base import LayerType, ShapeError, Tensor, check_dim, fmt_shape, need_float, register, torch_dim
+from .base import LayerType, ShapeError, Tensor, check_dim, need_float, register, torch_dim
 
 
 def _broadcast(name: str, ins: list[Tensor]) -> Tensor:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..schema import Param
-from .base import Cost, LayerType, ShapeError, Tensor, call, fmt_shape, need_float, need_rank, numel, register
+from .base import Cost, LayerType, ShapeError, call, fmt_shape, need_float, need_rank, numel, register
 
 _BATCHNORM_BY_RANK = {1: "nn.BatchNorm1d", 2: "nn.BatchNorm1d", 3: "nn.BatchNorm2d", 4: "nn.BatchNorm3d"}
 

@@ -2,7 +2,6 @@
 gradient health, events, checkpoints, device and precision resolution, failure location."""
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
@@ -29,16 +28,6 @@ from nodetrainer.training.optimizers import build_optimizer
 from nodetrainer.training.precision import resolve_precision
 from nodetrainer.training.regularization import WeightPenalty, orthogonality_error
 from nodetrainer.training.schedulers import LRSchedule
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a shared 2-core machine OpenMP threads
-    waiting on each other make every op take a scheduler time slice; one thread keeps timings sane."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # -- metrics agree with scikit-learn ------------------------------------------------------
