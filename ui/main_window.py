@@ -1,4 +1,4 @@
-"""The main window: canvas in the middle, palette, inspector, problems, summary and code around it.
+"""The main window: canvas in the middle, palette, inspector, problems, summary, code and training around it.
 
 The window wires the panels to one `Document` and owns the file actions: New,
 Open, Open Example, recent files, Save (atomic), Save As, Export as Python, the
@@ -6,6 +6,15 @@ title with the graph's name and an unsaved-changes mark, a prompt before losing
 changes, YAML files dropped on the window, and autosave with an offer to restore
 after a crash. Questions to the user go through `ask_*` methods so tests (and
 scripts) can answer them without a modal dialog.
+
+Training: the Training dock (ui/training) shares the bottom area with Problems
+and Summary and holds the document's Graph, which opening a file or New
+replaces in place, so the dock's panels follow the document; its runs folder
+follows the file (`pathChanged`). Run > Train (F5), Pause and Stop drive it; its
+gradient warnings, a failed run's node and an Input shape the data disagrees
+with show as badges on the canvas (`GraphScene.set_node_flag`). Closing the
+window during a run asks, then stops the run (last.pt is written) and waits for
+its thread.
 """
 from __future__ import annotations
 
@@ -22,6 +31,7 @@ from nodetrainer.graphfile import atomic_write_text
 
 from . import theme
 from .document import Document
+from .editor import commands as cmd
 from .editor.items import NODE_H, NODE_W, fmt_count
 from .editor.scene import GraphScene
 from .editor.view import GraphView
@@ -31,11 +41,14 @@ from .panels.palette import Palette
 from .panels.problems import ProblemsPanel
 from .panels.summary import SummaryPanel
 from .recovery import Autosave, Orphan, find_orphans
+from .training import TrainingDock
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "graphs"
 ICONS = ROOT / "resources" / "icons"
 MAX_RECENT = 8
+TRAINING_HEIGHT = 0.5  # share of the window's height the Training panel gets when raised (if it has less)
+TRAINING_MIN_HEIGHT = 200  # the bottom docks may be this low while Problems or Summary is shown
 FILE_FILTER = "NodeTrainer graphs (*.yaml *.yml);;All files (*)"
 
 
@@ -87,6 +100,7 @@ class MainWindow(QMainWindow):
         self.problems.nodeActivated.connect(self.reveal_node)
         self.problems.countChanged.connect(self._problem_count)
         self.summary.nodeActivated.connect(self.reveal_node)
+        self._connect_training()
         theme.manager().changed.connect(self._theme_changed)
         self.update_title()
         self._validated(self.doc.report)
@@ -108,7 +122,13 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea, "problems")
         self.summary_dock = self._dock("Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea, "summary")
         self.code_dock = self._dock("Code", self.code, Qt.DockWidgetArea.RightDockWidgetArea, "code")
+        self.training_dock = TrainingDock(self.doc.graph, apply_section=self.apply_section, parent=self)
+        # It shares the bottom area with Problems and Summary, which need little height: its own minimum
+        # (plots, runs table) would keep that area tall, so it gets room when raised instead (show_training).
+        self.training_dock.widget().setMinimumHeight(TRAINING_MIN_HEIGHT)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.training_dock)
         self.tabifyDockWidget(self.problems_dock, self.summary_dock)
+        self.tabifyDockWidget(self.summary_dock, self.training_dock)
         self.tabifyDockWidget(self.inspector_dock, self.code_dock)
         self.problems_dock.raise_()
         self.inspector_dock.raise_()
@@ -168,6 +188,11 @@ class MainWindow(QMainWindow):
         self.act_zoom_out = self._action("Zoom &out", lambda: self.view.zoom_by(0.8), K.ZoomOut)
         self.act_quick_add = self._action("&Add node…", lambda: self.view.open_quick_add(), None, None,
                                           "Search for a node type to add (Tab on the canvas)")
+        self.act_train = self._action("&Train", self.train, "F5", "train",
+                                      "Train a snapshot of the graph as it is now (F5)")
+        self.act_pause = self._action("&Pause", self.toggle_pause, None, "pause", "Pause the run, or resume it")
+        self.act_stop = self._action("&Stop", self.stop_training, "Shift+F5", "stop",
+                                     "Stop the run after the current step; last.pt keeps it resumable (Shift+F5)")
         for a in (self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete, self.act_fit):
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.view.addAction(a)
@@ -213,8 +238,12 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             action.triggered.connect(lambda _c=False, m=mode: self.set_theme(m))
         view.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.code_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.problems_dock, self.summary_dock, self.code_dock,
+                     self.training_dock):
             view.addAction(dock.toggleViewAction())
+
+        run = bar.addMenu("&Run")
+        run.addActions([self.act_train, self.act_pause, self.act_stop])
 
     def _toolbar(self) -> None:
         bar = QToolBar("Main", self)
@@ -226,6 +255,11 @@ class MainWindow(QMainWindow):
         bar.addActions([self.act_undo, self.act_redo])
         bar.addSeparator()
         bar.addActions([self.act_layout, self.act_fit, self.act_export])
+        bar.addSeparator()
+        bar.addActions([self.act_train, self.act_pause, self.act_stop])
+        train_button = bar.widgetForAction(self.act_train)
+        if train_button is not None:  # the one action a user looks for: named, not only an icon
+            train_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addToolBar(bar)
 
     def _status(self) -> None:
@@ -300,6 +334,106 @@ class MainWindow(QMainWindow):
         g = self.doc.graph
         self.setWindowTitle(f"{g.name} — {self.doc.display_name}[*] — NodeTrainer")
         self.setWindowModified(self.doc.modified)
+
+    # -- training -------------------------------------------------------------------------------
+    def _connect_training(self) -> None:
+        dock = self.training_dock
+        self._doc_generation = 0  # counts the graphs opened: a run's node flags are for the graph it trained
+        self._run_generation = 0
+        self._training_state = "idle"
+        dock.focusNodeRequested.connect(self.reveal_node)
+        dock.openGraphRequested.connect(self.open_run_graph)
+        dock.nodeFlagged.connect(self._node_flagged)
+        dock.nodeFlagsCleared.connect(self.scene.clear_node_flags)
+        dock.visibilityChanged.connect(self._training_dock_shown)
+        dock.stateChanged.connect(self._training_state_changed)
+        dock.runEnded.connect(self._training_ended)
+        self.doc.pathChanged.connect(dock.refresh_runs)  # runs live next to the graph file
+        self.doc.loaded.connect(self._document_loaded)
+        self._training_state_changed("idle")
+
+    def apply_section(self, name: str, value) -> None:
+        """The training dock's edits of the data and training sections: one undoable step each."""
+        graph = self.doc.graph
+        self.doc.undo_stack.push(cmd.SetSection(graph, name, getattr(graph, name), value))
+
+    def train(self, overrides: dict | None = None) -> bool:
+        """Run > Train: show the Training panel (with room for its plots) and train a snapshot of the graph."""
+        self.show_training()
+        started = self.training_dock.train(overrides)
+        if started:
+            self.statusBar().showMessage(f"Training {self.doc.graph.name}…", 4000)
+        return started
+
+    def toggle_pause(self) -> None:
+        self.training_dock.training.toggle_pause()
+
+    def stop_training(self) -> None:
+        self.training_dock.training.stop()
+
+    def show_training(self) -> None:
+        """Raise the Training panel; when the bottom docks are too low for its plots, make them taller."""
+        dock = self.training_dock
+        dock.show()
+        dock.raise_()
+        self._give_training_room()
+
+    def _training_dock_shown(self, visible: bool) -> None:
+        if visible and self._sized and self.isVisible():  # its tab was raised: room for the plots
+            QTimer.singleShot(0, self._give_training_room)
+
+    def _give_training_room(self) -> None:
+        dock = self.training_dock
+        if dock.isFloating() or dock.isHidden():
+            return
+        want = int(self.height() * TRAINING_HEIGHT)
+        if dock.height() < want * 0.8:
+            self.resizeDocks([dock], [want], Qt.Orientation.Vertical)
+
+    def open_run_graph(self, path) -> bool:
+        """A run's graph snapshot (from the Runs tab) opens as an unsaved copy: Save never rewrites a run's record."""
+        if not self.maybe_save():
+            return False
+        path = Path(path)
+        problems = self.doc.open(path, bind=False)
+        if problems:
+            self.problems_dock.raise_()
+            self.show_refusal(f"{path.name} of run {path.parent.name} has problems; see the Problems panel")
+            return False
+        self.doc.origin_label = f"run {path.parent.name}"
+        self.doc.pathChanged.emit()
+        self.statusBar().showMessage(f"Opened the graph of run {path.parent.name} as a copy; Save asks where", 6000)
+        return True
+
+    def _document_loaded(self) -> None:
+        self._doc_generation += 1
+
+    def _node_flagged(self, category: str, node_id: str, level: str, message: str) -> None:
+        if category == "training" and self._run_generation != self._doc_generation:
+            return  # about a run of a graph that is no longer open: its node ids mean nothing here
+        self.scene.set_node_flag(category, node_id, level, message)
+
+    def _training_state_changed(self, state: str) -> None:
+        if state == "preparing" and self._training_state == "idle":
+            self._run_generation = self._doc_generation
+        self._training_state = state
+        active = state in ("preparing", "running", "paused")
+        self.act_train.setEnabled(state == "idle")
+        self.act_pause.setEnabled(active)
+        self.act_stop.setEnabled(active)
+        paused = state == "paused"
+        self.act_pause.setText("&Resume" if paused else "&Pause")
+        self.act_pause.setIcon(icon("train" if paused else "pause"))
+        self.training_dock.setWindowTitle("Training" if state == "idle" else f"Training ({state})")  # also its tab
+
+    def _training_ended(self, result) -> None:
+        from .training.dock import REASON_TEXT
+        if result is None:
+            self.statusBar().showMessage("Training could not start; see the Training panel", 8000)
+            return
+        text = REASON_TEXT.get(result.reason, result.reason)
+        detail = f": {result.error}" if getattr(result, "error", None) else ""
+        self.statusBar().showMessage(f"Training {text.lower()} after {result.epochs_run} epoch(s){detail}", 8000)
 
     # -- edit actions --------------------------------------------------------------------------
     def delete_selection(self) -> None:
@@ -441,6 +575,10 @@ class MainWindow(QMainWindow):
             last = Path(str(self.settings.value("last_dir", str(Path.home()))))
             folder = last if last.resolve() != EXAMPLES.resolve() else Path.home()
             suggestion = str(folder / self.doc.origin.name)
+        elif self.doc.origin is not None and self.doc.origin_label.startswith("run "):  # not over the run's record
+            origin = self.doc.origin  # <folder>/runs/<graph name>/<run>/graph.yaml
+            folder = origin.parents[3] if len(origin.parents) > 3 else Path(self._dialog_dir())
+            suggestion = str(folder / f"{origin.parent.parent.name}-{origin.parent.name}.yaml")
         path = self.ask_save_path(suggestion=suggestion)
         if not path:
             return False
@@ -526,8 +664,26 @@ class MainWindow(QMainWindow):
         return False
 
     # -- window events ------------------------------------------------------------------------------
+    def ask_stop_training(self) -> bool:
+        """Whether to stop the run in progress and close (tests patch QMessageBox.question or this)."""
+        answer = QMessageBox.question(
+            self, "Training in progress",
+            "Stop training and close? The run is saved (last.pt) and can be resumed.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.maybe_save():
+        if self.training_dock.is_training and not self.ask_stop_training():
+            event.ignore()
+            return
+        if self.maybe_save():  # after the save prompt: a cancelled close leaves the run going
+            if self.training_dock.is_training:
+                self.statusBar().showMessage("Stopping training…")
+                QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+                try:
+                    self.training_dock.request_shutdown()  # last.pt written, the thread finished
+                finally:
+                    QApplication.restoreOverrideCursor()
             self.settings.setValue("window_state", self.saveState())
             self.settings.setValue("window_geometry", self.saveGeometry())
             self.autosave.discard()

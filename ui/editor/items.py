@@ -1,7 +1,8 @@
 """Graphics items for the canvas: nodes, their ports, edges and the wire being dragged.
 
 Items only draw what the scene tells them (id, type, key parameters, output
-shape, parameter count, problems); they hold no graph logic. Nodes paint
+shape, parameter count, problems, and flags set from outside the editor, such
+as training's gradient warnings); they hold no graph logic. Nodes paint
 everything themselves (no child text items) and simplify when zoomed out, which
 keeps a 1,000-node graph cheap to build and to pan.
 """
@@ -33,6 +34,17 @@ ABBREVIATIONS = {
     "negative_slope": "slope", "output_size": "size", "output_padding": "out_pad", "num_layers": "layers",
     "bidirectional": "bidir", "return_sequences": "seq", "channelwise": "2d",
 }
+
+
+# warning badges (errors use theme.error): amber, apart from the activations' orange, with dark text on it
+WARNING_COLORS = {"light": QColor("#f2bb05"), "dark": QColor("#f5c842")}
+WARNING_TEXT = QColor("#1d2330")
+WARNING_TOOLTIP_COLORS = {"light": QColor("#a86b00"), "dark": QColor("#f5c842")}  # readable on a tooltip
+FLAG_LABELS = {"training": "training", "data": "data"}  # prefixes of flag messages in a node's tooltip
+
+
+def warning_color(t: "theme.Theme") -> QColor:
+    return WARNING_COLORS.get(t.name, WARNING_COLORS["light"])
 
 
 def _fonts() -> tuple[QFont, QFont, QFont]:
@@ -132,7 +144,9 @@ class PortItem(QGraphicsItem):
 
 
 class NodeItem(QGraphicsItem):
-    """A node: category stripe, id, type, key parameters, output shape, parameter count, problem badge."""
+    """A node: category stripe, id, type, key parameters, output shape, parameter count, and one badge for
+    its validation problems and its flags (category, level, message): red when any is an error, orange
+    for warnings only; the count when more than one."""
 
     def __init__(self, node_id: str, node_type: str, category: str, multi_input: bool, has_input: bool) -> None:
         super().__init__()
@@ -143,6 +157,7 @@ class NodeItem(QGraphicsItem):
         self.shape_text = ""
         self.count_text = ""
         self.problems: list[str] = []
+        self.flags: list[tuple[str, str, str]] = []  # (category, "error" | "warning", message)
         self.edges: list[EdgeItem] = []
         self.drop_target = False
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -154,10 +169,11 @@ class NodeItem(QGraphicsItem):
 
     # -- content set by the scene ---------------------------------------------------------
     def set_content(self, params_text: str | None = None, shape_text: str | None = None,
-                    count_text: str | None = None, problems: list[str] | None = None) -> None:
+                    count_text: str | None = None, problems: list[str] | None = None,
+                    flags: list[tuple[str, str, str]] | None = None) -> None:
         changed = False
         for attr, value in (("params_text", params_text), ("shape_text", shape_text),
-                            ("count_text", count_text), ("problems", problems)):
+                            ("count_text", count_text), ("problems", problems), ("flags", flags)):
             if value is not None and getattr(self, attr) != value:
                 setattr(self, attr, value)
                 changed = True
@@ -180,8 +196,28 @@ class NodeItem(QGraphicsItem):
             lines.append(f"output: {self.shape_text}")
         if self.count_text:
             lines.append(f"parameters: {self.count_text}")
-        lines += [f"<span style='color:{theme.current().error.name()}'>⚠ {_html(p)}</span>" for p in self.problems]
+        t = theme.current()
+        lines += [f"<span style='color:{t.error.name()}'>⚠ {_html(p)}</span>" for p in self.problems]
+        for category, level, message in self.flags:
+            color = t.error if level == "error" else WARNING_TOOLTIP_COLORS.get(t.name, WARNING_TOOLTIP_COLORS["light"])
+            label = FLAG_LABELS.get(category, category)
+            lines.append(f"<span style='color:{color.name()}'>⚠ {_html(label)}: {_html(message)}</span>")
         return "<br>".join(lines)
+
+    @property
+    def badge_count(self) -> int:
+        return len(self.problems) + len(self.flags)
+
+    @property
+    def badge_level(self) -> str | None:
+        """The badge's level: 'error' (red), 'warning' (orange) or None (no badge)."""
+        if self.problems or any(level == "error" for _c, level, _m in self.flags):
+            return "error"
+        return "warning" if self.flags else None
+
+    def badge_color(self, t: "theme.Theme") -> QColor | None:
+        level = self.badge_level
+        return None if level is None else t.error if level == "error" else warning_color(t)
 
     # -- geometry -------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
@@ -211,14 +247,15 @@ class NodeItem(QGraphicsItem):
         color = t.category(self.category)
         body = QRectF(0, 0, NODE_W, NODE_H)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < LOD_SIMPLE:  # zoomed out: a block in the category colour, red when it has a problem
+        badge = self.badge_color(t)
+        if lod < LOD_SIMPLE:  # zoomed out: a block in the category colour, red (orange) with a problem (warning)
             painter.setPen(QPen(t.accent, 4 / max(lod, 0.01)) if selected else Qt.PenStyle.NoPen)
-            painter.setBrush(t.error if self.problems else color)
+            painter.setBrush(badge if badge is not None else color)
             painter.drawRect(body)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if lod < LOD_MEDIUM:  # zoomed out: the id, large enough to read, on the category colour
-            painter.setPen(QPen(t.accent, 3 / lod) if selected else QPen(t.error, 2 / lod) if self.problems
+            painter.setPen(QPen(t.accent, 3 / lod) if selected else QPen(badge, 2 / lod) if badge is not None
                            else Qt.PenStyle.NoPen)
             painter.setBrush(color)
             painter.drawRoundedRect(body, 6, 6)
@@ -273,14 +310,15 @@ class NodeItem(QGraphicsItem):
             painter.setPen(t.muted)
             painter.drawText(row, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self.count_text)
 
-        if self.problems:
+        if badge is not None:
             r = self.badge_rect()
             painter.setPen(QPen(t.node_fill, 1.5))
-            painter.setBrush(t.error)
+            painter.setBrush(badge)
             painter.drawEllipse(r)
-            painter.setPen(QColor("#ffffff"))
+            painter.setPen(WARNING_TEXT if self.badge_level == "warning" else QColor("#ffffff"))
             painter.setFont(FONT_BOLD)
-            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, "!" if len(self.problems) == 1 else str(len(self.problems)))
+            count = self.badge_count
+            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, "!" if count == 1 else str(count))
 
 
 class EdgeItem(QGraphicsPathItem):

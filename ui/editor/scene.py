@@ -3,7 +3,11 @@
 The scene subscribes to the Graph and updates only the items an event touches
 (a 1,000-node graph is rebuilt only on open). After each validation it refreshes
 node labels (output shape, parameter count) and problem badges from the report,
-touching only items whose text changed. Gestures: a palette drop adds a node (on
+touching only items whose text changed. Flags set from outside the editor
+(`set_node_flag`: the training dock's gradient warnings, the node a run failed
+in, an Input shape that disagrees with the data) share that badge, orange for
+warnings and red for errors; they follow their node through renames, go with
+it when it is deleted, and are all dropped when another graph is opened. Gestures: a palette drop adds a node (on
 an edge: inserts it), a drag from a port connects on release, dragging nodes is
 one Move step on release, and a lone unconnected node dropped on an edge is
 inserted into it.
@@ -42,6 +46,7 @@ class GraphScene(QGraphicsScene):
         self._edge_hint: EdgeItem | None = None
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.detailed = True  # ports shown; the view turns them off when zoomed far out
+        self.flags: dict[str, dict[str, tuple[str, str]]] = {}  # node id -> category -> (level, message)
         document.graph.subscribe(self._on_event)
         document.validated.connect(self.apply_report)
         self.rebuild()
@@ -114,10 +119,12 @@ class GraphScene(QGraphicsScene):
     def _on_event(self, event: GraphEvent) -> None:
         kind, node_id, other = event.kind, event.node, event.other
         if kind == "replaced":
+            self.flags.clear()  # they were about the graph that was there before
             self.rebuild()
         elif kind == "node_added":
             self._add_node_item(node_id)
         elif kind == "node_removed":
+            self.flags.pop(node_id, None)
             item = self.nodes.pop(node_id, None)
             if item is not None:
                 for edge in list(item.edges):
@@ -128,6 +135,8 @@ class GraphScene(QGraphicsScene):
                 self.nodes[node_id].set_content(params_text=self._params_text(node_id))
         elif kind == "node_renamed":
             item = self.nodes.pop(other, None)
+            if other in self.flags:
+                self.flags[node_id] = self.flags.pop(other)
             if item is not None:
                 self.nodes[node_id] = item
                 item.set_id(node_id)
@@ -161,7 +170,48 @@ class GraphScene(QGraphicsScene):
                 shape += f" {tensor.dtype}"
             count = counts.get(node_id, 0)
             item.set_content(shape_text=shape, count_text=f"{fmt_count(count)} params" if count else "",
-                             problems=by_node.get(node_id, []))
+                             problems=by_node.get(node_id, []), flags=self._item_flags(node_id))
+
+    # -- flags from outside the editor (training, data) --------------------------------------------
+    def set_node_flag(self, category: str, node_id: str, level: str, message: str) -> None:
+        """Flag a node (category e.g. "training" or "data"; level "error" or "warning"): a badge with the
+        message in its tooltip, next to its validation problems. An empty message clears that flag; a node
+        the graph does not have is ignored."""
+        if not message:
+            flags = self.flags.get(node_id)
+            if flags is None or flags.pop(category, None) is None:
+                return
+            if not flags:
+                del self.flags[node_id]
+        elif node_id in self.nodes:
+            self.flags.setdefault(node_id, {})[category] = ("error" if level == "error" else "warning", message)
+        else:
+            return
+        item = self.nodes.get(node_id)
+        if item is not None:
+            item.set_content(flags=self._item_flags(node_id))
+
+    def clear_node_flags(self, category: str | None = None) -> None:
+        """Drop every flag of `category` (None: of every category)."""
+        for node_id in list(self.flags):
+            flags = self.flags[node_id]
+            if category is None:
+                flags.clear()
+            else:
+                flags.pop(category, None)
+            if not flags:
+                del self.flags[node_id]
+            item = self.nodes.get(node_id)
+            if item is not None:
+                item.set_content(flags=self._item_flags(node_id))
+
+    def node_flags(self, node_id: str) -> dict[str, tuple[str, str]]:
+        """The flags on a node: category -> (level, message)."""
+        return dict(self.flags.get(node_id, {}))
+
+    def _item_flags(self, node_id: str) -> list[tuple[str, str, str]]:
+        flags = self.flags.get(node_id, {})
+        return [(category, level, message) for category, (level, message) in sorted(flags.items())]
 
     def set_detailed(self, detailed: bool) -> None:
         """Show or hide the ports of every node (hidden when zoomed out so far that they cannot be hit:

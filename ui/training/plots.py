@@ -12,6 +12,9 @@ up. The training loss per step is derived from the trainer's running epoch mean
 exponential moving average on top; epoch means of train and validation loss are
 drawn with markers. After a run, the last panel shows a confusion matrix
 (classification) or predicted against true values (regression).
+
+The six panels form 2 columns x 3 rows, or 3 x 2 when the widget is wide and
+low (docked under the editor's canvas), so each panel keeps a readable shape.
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ LOG_RATIO = 30.0
 AXIS_WIDTH = 54  # pixels for the y axis labels  # the learning-rate axis turns logarithmic once the rate spans this factor
 MAX_POINTS = 4000  # per series before it halves its resolution
 MAX_LABELLED_CLASSES = 20
+WIDE_RATIO = 2.0  # wider than this many times its height (a dock under the editor): 3 columns x 2 rows
 
 
 def color(i: int) -> str:
@@ -169,7 +173,7 @@ class LivePlots(QWidget):
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.timeout.connect(self.redraw)
         self._last_redraw = 0.0
-        self.view.setMinimumSize(360, 300)
+        self.view.setMinimumSize(360, 180)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
@@ -182,6 +186,8 @@ class LivePlots(QWidget):
         self.grads.setLogMode(False, True)
         self.speed = self._plot(2, 0, "Samples/s", fg)
         self.result = self._plot(2, 1, "Result", fg, xlabel="")
+        self.panels = [self.loss, self.metrics, self.lr, self.grads, self.speed, self.result]
+        self.columns = 2
         legend_bg = QColor(bg)
         legend_bg.setAlpha(200)
         for p, offset in ((self.loss, (-4, 4)), (self.metrics, (-4, -4)), (self.lr, (-4, 4)), (self.grads, (-4, 4)),
@@ -196,6 +202,22 @@ class LivePlots(QWidget):
         self.reset()
 
     # -- building -------------------------------------------------------------------------
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.arrange()
+
+    def arrange(self) -> None:
+        """Lays the panels out in 2 columns, or 3 when the widget is wide and low."""
+        columns = 3 if self.width() >= WIDE_RATIO * max(1, self.height()) else 2
+        if columns == self.columns:
+            return
+        self.columns = columns
+        layout = self.view.ci
+        for plot in self.panels:
+            layout.removeItem(plot)
+        for i, plot in enumerate(self.panels):
+            layout.addItem(plot, row=i // columns, col=i % columns)
+
     def _colors(self) -> tuple[QColor, QColor]:
         pal = self.palette()
         return pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Base)
