@@ -86,7 +86,9 @@ def test_save_and_reopen_round_trip(window, tmp_path):
     # Save (not Save As) writes in place without asking
     window.ask_save_path = lambda *a, **k: (_ for _ in ()).throw(AssertionError("asked"))
     select(window, ["drop"])
-    window.inspector.editors["p"].setValue(0.5)
+    p = window.inspector.editors["p"]  # a float: typed text, checked when editing ends
+    p.setText("0.5")
+    p.editingFinished.emit()
     assert window.save()
     assert "drop:   {type: Dropout}" in target.read_text()  # p 0.5 is the default, so it is left out
 

@@ -1,24 +1,22 @@
 """The inspector: editors generated from the selected node's parameter schema.
 
-Each `Param` kind gets a widget: spin boxes bounded by the schema's range, combo
-boxes for choices, check boxes for flags, and a text field for tuples (`3`,
-`3, 5`, `same`, `1, 8, 8`). Docs are the tooltips. Every change goes through
-`Document.set_param` (checked by the schema, undoable; consecutive changes of
-one field merge into one undo step); a refused value is shown under its field.
-The id field renames with validation. With nothing selected the inspector edits
-the graph's name and description.
+The editors come from `ui.widgets.params` (the one place a `Param` becomes a
+widget): spin boxes bounded by the schema's range, combo boxes for choices,
+check boxes for flags, and text fields for numbers and tuples (`1e-3`, `3`,
+`3, 5`, `same`, `1, 8, 8`). Docs are the tooltips; a value the file sets is
+bold. Every change goes through `Document.set_param` (checked by the schema,
+undoable; consecutive changes of one field merge into one undo step); a refused
+value is marked red with the reason under its field. The id field renames with
+validation. With nothing selected the inspector edits the graph's name and
+description.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import yaml
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QPlainTextEdit, QScrollArea, QSpinBox,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QPlainTextEdit, QScrollArea, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from nodetrainer.graph import GraphEvent
 from nodetrainer.graphfile import NAME_RE
@@ -28,61 +26,10 @@ from .. import theme
 from ..document import Document
 from ..editor import commands as cmd
 from ..editor.items import fmt_count
+from ..widgets.params import ParamForm, TextEdit
 
-INT_MAX = 2**31 - 1
-
-
-class FloatBox(QDoubleSpinBox):
-    """A spin box that shows floats the way a person writes them (0.001, 1e-05), not with fixed decimals."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setDecimals(12)
-        self.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-
-    def textFromValue(self, value: float) -> str:
-        return f"{value:.6g}"
-
-    def valueFromText(self, text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int):
-        from PySide6.QtGui import QValidator
-        stripped = text.strip()
-        if stripped in ("", "-", ".", "-.", "e", "1e") or stripped.endswith(("e", "e-", "E", "E-")):
-            return QValidator.State.Intermediate, text, pos
-        try:
-            float(stripped)
-            return QValidator.State.Acceptable, text, pos
-        except ValueError:
-            return QValidator.State.Invalid, text, pos
-
-
-def _text_of(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_text_of(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def parse_tuple(text: str, kind: str) -> Any:
-    """'3' -> 3, '3, 5' -> [3, 5], 'same' -> 'same', '' -> None; lists for ints/floats kinds."""
-    text = text.strip().strip("[]()")
-    if not text:
-        return None
-    try:
-        value = yaml.safe_load(f"[{text}]")
-    except yaml.YAMLError:
-        return text
-    if kind in ("size", "padding") and isinstance(value, list) and len(value) == 1:
-        return value[0]
-    return value
+NODE_ID = Param("id", "str", doc="the node's id: a name such as conv1; it becomes the attribute name in generated code")
+GRAPH_NAME = Param("name", "str", doc="the graph's name: used for run folders and the exported class")
 
 
 class Inspector(QScrollArea):
@@ -92,7 +39,8 @@ class Inspector(QScrollArea):
         self.node_id: str | None = None
         self.selection_size = 0
         self.editors: dict[str, QWidget] = {}
-        self.errors: dict[str, QLabel] = {}
+        self.errors: dict[str, QLabel] = {}  # the reason a value was refused, under its field
+        self.form: ParamForm | None = None
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self._body: QWidget | None = None
@@ -111,8 +59,7 @@ class Inspector(QScrollArea):
         if node_id is not None and node_id not in self.doc.graph.nodes:
             node_id = None
         self.node_id = node_id
-        self.editors.clear()
-        self.errors.clear()
+        self.editors, self.errors, self.form = {}, {}, None
         body = QWidget()
         outer = QVBoxLayout(body)
         outer.setContentsMargins(10, 10, 10, 10)
@@ -148,14 +95,12 @@ class Inspector(QScrollArea):
             return
         self._title(layout, "Graph", "Select a node to edit it. The name is used for run folders and the "
                                      "exported class.")
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        name = QLineEdit(g.name)
+        form = self._form({})
+        name = form.add("name", TextEdit(GRAPH_NAME), "name")
+        assert isinstance(name, TextEdit)
+        name.set_value(g.name)
         name.setObjectName("graph_name")
-        name.editingFinished.connect(lambda: self._set_name(name))
-        form.addRow("name", name)
-        self.editors["name"] = name
-        self._error_row(form, "name")
+        name.edited.connect(self._set_name)
         description = QPlainTextEdit(g.description or "")
         description.setObjectName("graph_description")
         description.setFixedHeight(70)
@@ -165,23 +110,32 @@ class Inspector(QScrollArea):
         timer.setInterval(600)
         timer.timeout.connect(lambda: self._set_description(description))
         description.textChanged.connect(timer.start)
-        form.addRow("description", description)
+        form.layout_.addRow("description", description)
+        self.editors.update(form.editors)
         self.editors["description"] = description
-        layout.addLayout(form)
+        layout.addWidget(form)
         self.status = QLabel()
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         self._refresh_status()
 
-    def _set_name(self, edit: QLineEdit) -> None:
-        text = edit.text().strip()
+    def _form(self, params: dict[str, Param]) -> ParamForm:
+        form = ParamForm(params, labels={name: name for name in params})  # the names the file uses
+        form.layout_.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.form, self.errors = form, form.errors
+        return form
+
+    def _set_name(self, value: str | None) -> None:
+        assert self.form is not None
+        text = (value or "").strip()
         if text == self.doc.graph.name:
-            self._show_error("name", "")
+            self.form.set_problem("name", "")
             return
         if not NAME_RE.match(text):
-            self._show_error("name", "up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit")
+            self.form.set_problem(
+                "name", "up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit")
             return
-        self._show_error("name", "")
+        self.form.set_problem("name", "")
         self.doc.undo_stack.push(cmd.SetSection(self.doc.graph, "name", self.doc.graph.name, text))
 
     def _set_description(self, edit: QPlainTextEdit) -> None:
@@ -195,29 +149,13 @@ class Inspector(QScrollArea):
         node = self.doc.graph.nodes[node_id]
         spec = node.spec
         self._title(layout, f"{node.type}", spec.doc if spec else "unknown node type")
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        id_edit = QLineEdit(node_id)
-        id_edit.setObjectName("id")
-        id_edit.setToolTip("the node's id: a name such as conv1; it becomes the attribute name in generated code")
-        id_edit.editingFinished.connect(lambda: self._rename(id_edit))
-        form.addRow("id", id_edit)
-        self.editors["id"] = id_edit
-        self._error_row(form, "id")
-        if spec is not None:
-            for param in spec.params:
-                if not param.editable:
-                    continue
-                widget = self._editor(param)
-                widget.setObjectName(param.name)
-                widget.setToolTip(param.doc)
-                label = QLabel(param.name + (" *" if param.required else ""))
-                label.setToolTip(param.doc + (" (required)" if param.required else f" (default: {_text_of(param.default) or 'none'})"))
-                form.addRow(label, widget)
-                self.editors[param.name] = widget
-                self._error_row(form, param.name)
-        layout.addLayout(form)
+        form = self._form({p.name: p for p in spec.params} if spec is not None else {})
+        id_edit = form.add("id", TextEdit(NODE_ID), "id", row=0)
+        assert isinstance(id_edit, TextEdit)
+        id_edit.set_value(node_id)
+        form.edited.connect(lambda key, value: self._rename(value) if key == "id" else self._commit(key, value))
+        self.editors.update(form.editors)
+        layout.addWidget(form)
         if spec is not None and spec.multi_input:
             self._build_inputs(layout, node_id)
         self.status = QLabel()
@@ -272,68 +210,6 @@ class Inspector(QScrollArea):
             if inputs.item(i).text() == current:
                 inputs.setCurrentRow(i)
 
-    def _error_row(self, form: QFormLayout, key: str) -> None:
-        label = QLabel()
-        label.setWordWrap(True)
-        label.setStyleSheet(f"color: {theme.current().error.name()};")
-        label.hide()
-        form.addRow("", label)
-        self.errors[key] = label
-
-    def _show_error(self, key: str, message: str) -> None:
-        label = self.errors.get(key)
-        if label is not None:
-            label.setText(message)
-            label.setVisible(bool(message))
-
-    def _editor(self, param: Param) -> QWidget:
-        name = param.name
-        if param.kind in ("int", "int_or_null"):
-            box = QSpinBox()
-            lo = int(param.lo) + (1 if param.lo_open else 0) if param.lo is not None else -INT_MAX
-            hi = int(param.hi) - (1 if param.hi_open else 0) if param.hi is not None else INT_MAX
-            if param.kind == "int_or_null" or param.required:
-                lo -= 1
-                box.setSpecialValueText("none" if param.kind == "int_or_null" else "required")
-            box.setRange(lo, hi)
-            box.setKeyboardTracking(False)
-            box.setAccelerated(True)
-            box.valueChanged.connect(lambda v, b=box, p=param: self._commit(
-                p.name, None if (b.specialValueText() and v == b.minimum()) else v))
-            return box
-        if param.kind == "float":
-            box = FloatBox()
-            lo = param.lo if param.lo is not None else -1e12
-            hi = param.hi if param.hi is not None else 1e12
-            box.setRange(lo, hi)
-            box.setKeyboardTracking(False)
-            box.valueChanged.connect(lambda v, p=param: self._commit(p.name, v))
-            return box
-        if param.kind == "bool":
-            check = QCheckBox()
-            check.toggled.connect(lambda v, p=param: self._commit(p.name, bool(v)))
-            return check
-        if param.kind == "choice":
-            combo = QComboBox()
-            for choice in param.choices:
-                combo.addItem(str(choice), choice)
-            combo.activated.connect(lambda i, c=combo, p=param: self._commit(p.name, c.itemData(i)))
-            return combo
-        edit = QLineEdit()
-        hints = {"size": "e.g. 3 or 3, 5", "padding": "e.g. 1, 1, 2 or same", "ints": "e.g. 1, 8, 8",
-                 "floats": "e.g. 0.9, 0.999", "str": ""}
-        placeholder = hints.get(param.kind, "")
-        if not param.required and param.default is not None:
-            placeholder = f"default: {_text_of(param.default)}"
-        elif not param.required:
-            placeholder = "default"
-        edit.setPlaceholderText(placeholder)
-        if param.kind == "str":
-            edit.editingFinished.connect(lambda e=edit, p=param: self._commit(p.name, e.text() or None))
-        else:
-            edit.editingFinished.connect(lambda e=edit, p=param: self._commit(p.name, parse_tuple(e.text(), p.kind)))
-        return edit
-
     # -- values --------------------------------------------------------------------------
     def _load_values(self) -> None:
         """Show the node's current values (without sending edits back)."""
@@ -343,39 +219,14 @@ class Inspector(QScrollArea):
         spec = node.spec
         if spec is None:
             return
-        values = node.resolved()
-        for param in spec.params:
-            widget = self.editors.get(param.name)
-            if widget is None:
-                continue
-            value = values.get(param.name)
-            widget.blockSignals(True)
-            try:
-                if isinstance(widget, QSpinBox):
-                    widget.setValue(widget.minimum() if value is None or not isinstance(value, int) else value)
-                elif isinstance(widget, QDoubleSpinBox):
-                    widget.setValue(float(value) if isinstance(value, (int, float)) else 0.0)
-                elif isinstance(widget, QCheckBox):
-                    widget.setChecked(bool(value))
-                elif isinstance(widget, QComboBox):
-                    index = widget.findData(value)
-                    widget.setCurrentIndex(max(index, 0))
-                elif isinstance(widget, QLineEdit):
-                    shown = _text_of(node.params.get(param.name)) if param.name in node.params else (
-                        "" if not param.required else "")
-                    if widget.text() != shown:
-                        widget.setText(shown)
-                font = QFont(widget.font())
-                font.setBold(param.name in node.params)
-                widget.setFont(font)
-            finally:
-                widget.blockSignals(False)
+        assert self.form is not None
+        self.form.set_values(node.params)
 
     def _load_graph_values(self) -> None:
         g = self.doc.graph
         name, description = self.editors.get("name"), self.editors.get("description")
-        if isinstance(name, QLineEdit) and name.text() != g.name:
-            name.setText(g.name)
+        if isinstance(name, TextEdit):
+            name.set_value(g.name)
         if isinstance(description, QPlainTextEdit) and description.toPlainText() != (g.description or ""):
             description.blockSignals(True)
             description.setPlainText(g.description or "")
@@ -385,14 +236,14 @@ class Inspector(QScrollArea):
         if self.node_id is None:
             return
         problem = self.doc.set_param(self.node_id, key, value)
-        self._show_error(key, problem or "")
+        if self.form is not None:
+            self.form.set_problem(key, problem or "")
 
-    def _rename(self, edit: QLineEdit) -> None:
-        if self.node_id is None:
+    def _rename(self, value: str | None) -> None:
+        if self.node_id is None or self.form is None:
             return
-        new = edit.text().strip()
-        problem = self.doc.rename(self.node_id, new)
-        self._show_error("id", problem or "")
+        problem = self.doc.rename(self.node_id, (value or "").strip())
+        self.form.set_problem("id", problem or "")
 
     def _loaded(self) -> None:
         self.show_node(None)
@@ -440,8 +291,8 @@ class Inspector(QScrollArea):
         elif event.kind == "node_renamed" and event.other == self.node_id:
             self.node_id = event.node
             edit = self.editors.get("id")
-            if edit is not None:
-                edit.setText(event.node)
+            if isinstance(edit, TextEdit):
+                edit.set_value(event.node)
         elif event.kind == "node_removed" and event.node == self.node_id:
             self.node_id = None
             self._schedule(rebuild=True)

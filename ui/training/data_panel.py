@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 
 from nodetrainer.settings import BUILTIN_SETS, DATA_PARAMS, SOURCE_KINDS, SPLIT_PARAMS, SYNTHETIC_SETS, parse_data
 
-from .editors import ParamForm
+from ..widgets.params import ParamForm
 from .graphlink import subscribe
 
 PREVIEW_ROWS = 8

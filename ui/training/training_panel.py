@@ -28,7 +28,7 @@ from nodetrainer.settings import (EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, METRI
                                   parse_training)
 from nodetrainer.training.device import available_devices
 
-from .editors import ChoiceEdit, ParamForm, TextEdit, editor_for
+from ..widgets.params import ChoiceEdit, ParamForm, TextEdit, editor_for
 from .graphlink import subscribe
 
 ApplySection = Callable[[str, Any], None]
@@ -127,10 +127,7 @@ class TrainingPanel(QWidget):
             box.toggled.connect(self._toggle_early_stopping)
             self.early_box = box
             self.early = ParamForm(EARLY_STOPPING_PARAMS, keys=[k for k in EARLY_STOPPING_PARAMS if k != "monitor"])
-            monitor = ChoiceEdit(EARLY_STOPPING_PARAMS["monitor"])
-            monitor.setEditable(False)
-            self.early.add("monitor", monitor)
-            self.early.layout_.insertRow(0, self.early.labels["monitor"], monitor)
+            self.early.add("monitor", ChoiceEdit(EARLY_STOPPING_PARAMS["monitor"]), row=0)
             self.early.edited.connect(lambda k, v: self._edit_sub("early_stopping", EARLY_STOPPING_PARAMS, k, v))
             form.addRow(self.early)
         elif key == "grad_clip":
@@ -141,11 +138,13 @@ class TrainingPanel(QWidget):
                 self.clip_mode.setItemData(self.clip_mode.count() - 1, param.doc, Qt.ItemDataRole.ToolTipRole)
             self.clip_mode.setToolTip(TRAINING_PARAMS["grad_clip"].doc)
             self.clip_mode.activated.connect(lambda _i: self._edit_clip())
-            first = next(iter(GRAD_CLIP_PARAMS.values()))
-            self.clip_value = TextEdit(first, default_text="1.0")
-            self.clip_value.edited.connect(lambda _v: self._edit_clip())
-            form.addRow("clip by", self.clip_mode)
-            form.addRow("threshold", self.clip_value)
+            self.clip = ParamForm(GRAD_CLIP_PARAMS, keys=[])
+            self.clip.layout_.addRow("clip by", self.clip_mode)
+            self.clip_value = TextEdit(next(iter(GRAD_CLIP_PARAMS.values())))
+            self.clip_value.set_default(1.0)
+            self.clip.add("threshold", self.clip_value, "threshold")
+            self.clip.edited.connect(lambda _k, _v: self._edit_clip())
+            form.addRow(self.clip)
         elif key == "regularization":
             self.regularization = ParamForm(REGULARIZATION_PARAMS)
             self.regularization.edited.connect(
@@ -159,11 +158,7 @@ class TrainingPanel(QWidget):
                 editor = ChoiceEdit(param, choices=device_choices())
             else:
                 editor = editor_for(param)
-            self.top.editors[key] = editor
-            self.top.labels[key] = QLabel(key.replace("_", " "))
-            self.top.labels[key].setToolTip(editor.toolTip())
-            editor.edited.connect(lambda value, k=key: self.top.edited.emit(k, value))
-            form.addRow(self.top.labels[key], editor)
+            self.top.add(key, editor, layout=form)
 
     # -- graph --------------------------------------------------------------------------------
     def set_graph(self, graph: Any) -> None:
@@ -205,7 +200,7 @@ class TrainingPanel(QWidget):
             sched = raw.get("scheduler") if isinstance(raw.get("scheduler"), dict) else {}
             gamma = self.scheduler.editors.get("gamma")
             if isinstance(gamma, TextEdit):  # the scheduler's own default (schedulers.py): 0.95 exponential, 0.1 step
-                gamma.set_default_text("0.95" if sched.get("type") == "exponential" else "0.1")
+                gamma.set_default(0.95 if sched.get("type") == "exponential" else 0.1)
             es = raw.get("early_stopping")
             self.early_box.blockSignals(True)
             self.early_box.setChecked(isinstance(es, dict))
@@ -240,7 +235,7 @@ class TrainingPanel(QWidget):
     def _load_typed(form: ParamForm, raw: Any, keys_by_type: dict[str, tuple[str, ...]], default: str) -> None:
         raw = raw if isinstance(raw, dict) else {}
         kind = raw.get("type", default)
-        form.set_values({**raw, "type": kind})
+        form.set_values(raw)  # a missing type shows its default, which is `default`
         form.show_only(keys_by_type.get(kind, keys_by_type[default]))
 
     # -- writing ---------------------------------------------------------------------------------

@@ -1,0 +1,103 @@
+"""ui.widgets.params: the one place a `Param` becomes an editor (used by the inspector and the training dock)."""
+from __future__ import annotations
+
+import pytest
+
+from nodetrainer.schema import Param
+
+
+@pytest.fixture
+def form(qtbot):
+    from ui.widgets.params import ParamForm
+    params = {
+        "lr": Param("lr", "float", 0.001, "learning rate", lo=0, lo_open=True),
+        "epochs": Param("epochs", "int", 20, "passes over the data", lo=1, hi=1000),
+        "units": Param("units", "int", doc="how many"),
+        "loss": Param("loss", "choice", "mse", "the loss", choices=("mse", "l1", "huber")),
+        "shuffle": Param("shuffle", "bool", True),
+        "kernel": Param("kernel", "size", doc="window", lo=1, length=2),
+        "padding": Param("padding", "padding", 0, lo=0, length=2),
+    }
+    f = ParamForm(params)
+    qtbot.addWidget(f)
+    f.show()
+    edits = []
+    f.edited.connect(lambda key, value: edits.append((key, value)))
+    return f, edits
+
+
+def type_text(editor, text: str) -> None:
+    editor.setText(text)
+    editor.editingFinished.emit()
+
+
+def test_a_float_refuses_out_of_range_text_with_the_reason_and_emits_nothing(form):
+    f, edits = form
+    lr = f.editors["lr"]
+    assert lr.placeholderText() == "default: 0.001" and "learning rate" in lr.toolTip()
+    type_text(lr, "-3")
+    assert edits == []
+    assert "'lr' must be > 0" in lr.toolTip() and "d93636" in lr.styleSheet()
+    assert "'lr' must be > 0" in f.errors["lr"].text() and f.errors["lr"].isVisibleTo(f)  # under the field
+    type_text(lr, "1e-2")
+    assert edits == [("lr", 0.01)] and not f.errors["lr"].isVisibleTo(f) and lr.styleSheet() == ""
+    type_text(lr, "")  # empty: back to the default
+    assert edits[-1] == ("lr", None)
+
+
+def test_an_int_spin_box_has_the_param_s_range(form):
+    f, edits = form
+    epochs, units = f.editors["epochs"], f.editors["units"]
+    assert (epochs.minimum(), epochs.maximum()) == (1, 1000)
+    assert units.specialValueText() == "required" and units.value() is None  # below the range: unset
+    epochs.setValue(7)
+    assert edits == [("epochs", 7)]
+    assert f.labels["units"].text() == "units *"
+
+
+def test_a_choice_shows_the_choices(form):
+    f, edits = form
+    loss = f.editors["loss"]
+    assert [loss.itemData(i) for i in range(loss.count())] == ["mse", "l1", "huber"]
+    loss.activated.emit(loss.findData("huber"))
+    assert edits == [("loss", "huber")]
+
+
+def test_tuples_are_typed_as_a_comma_list_and_padding_takes_same(form):
+    f, edits = form
+    type_text(f.editors["kernel"], "3, 5")
+    type_text(f.editors["padding"], "same")
+    type_text(f.editors["kernel"], "3")
+    assert edits == [("kernel", [3, 5]), ("padding", "same"), ("kernel", 3)]
+    assert f.editors["kernel"].placeholderText() == "e.g. 3 or 3, 5"  # required: an example, not a default
+    f.set_values({"kernel": [2, 2]})
+    assert f.editors["kernel"].text() == "2, 2" and f.editors["kernel"].font().bold()
+
+
+def test_set_value_does_not_emit(form):
+    f, edits = form
+    f.set_values({"lr": 0.5, "epochs": 9, "units": 4, "loss": "l1", "shuffle": False, "padding": [1, 2]})
+    for editor, value in [(f.editors["lr"], 0.25), (f.editors["epochs"], 3), (f.editors["loss"], "mse"),
+                          (f.editors["shuffle"], True), (f.editors["kernel"], [4, 4])]:
+        editor.set_value(value)
+        assert editor.value() == value
+    assert edits == []
+    assert f.editors["epochs"].value() == 3 and f.editors["lr"].text() == "0.25"
+    f.set_values({})  # missing keys: the defaults (text fields empty, the default as the placeholder)
+    assert f.editors["epochs"].value() == 20 and f.editors["lr"].text() == "" and f.editors["shuffle"].isChecked()
+    assert edits == []
+
+
+def test_a_value_refused_by_the_receiver_is_shown_and_sent_again(form):
+    f, edits = form
+    lr = f.editors["lr"]
+    type_text(lr, "0.5")
+    f.set_problem("lr", "too large for this optimizer")
+    assert f.errors["lr"].text() == "too large for this optimizer" and f.errors["lr"].isVisibleTo(f)
+    lr.editingFinished.emit()  # the same text again reaches the receiver, which decides again
+    assert edits == [("lr", 0.5), ("lr", 0.5)] and not f.errors["lr"].isVisibleTo(f)
+    f.set_problem("loss", "refused")
+    f.show_only(["epochs"])  # a hidden row hides its reason too
+    assert not f.errors["loss"].isVisibleTo(f)
+    f.show_only(list(f.editors))
+    assert f.errors["loss"].isVisibleTo(f) and "d93636" in f.editors["loss"].styleSheet()
