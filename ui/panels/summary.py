@@ -33,7 +33,7 @@ class SummaryPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # ids and numbers stay together
         header.setStretchLastSection(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.totals = QLabel(self)
