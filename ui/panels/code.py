@@ -10,7 +10,6 @@ from __future__ import annotations
 import keyword
 import re
 
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
 
@@ -19,6 +18,7 @@ from nodetrainer.export import export_python
 
 from .. import theme
 from ..document import Document
+from .lazy import RefreshWhenVisible
 
 
 def _fmt(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
@@ -81,7 +81,7 @@ class PythonHighlighter(QSyntaxHighlighter):
                 self.setFormat(begin, 3, self.docstring)
 
 
-class CodeView(QWidget):
+class CodeView(RefreshWhenVisible, QWidget):
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.doc = document
@@ -96,23 +96,8 @@ class CodeView(QWidget):
         self.editor.setFont(font)
         layout.addWidget(self.editor)
         self.highlighter = PythonHighlighter(self.editor.document())
-        self._stale = True
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(300)
-        self._timer.timeout.connect(self.refresh)
-        document.validated.connect(self._changed)
+        self.follow(document.validated, 300)
         theme.manager().changed.connect(self.highlighter.set_theme)
-
-    def _changed(self, _report=None) -> None:
-        self._stale = True
-        if self.isVisible():
-            self._timer.start()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
 
     def code(self) -> str:
         """The export text, or comments listing why there is none yet."""
@@ -128,7 +113,6 @@ class CodeView(QWidget):
         return "\n".join(lines) + "\n"
 
     def refresh(self) -> None:
-        self._stale = False
         text = self.code()
         if text != self.editor.toPlainText():
             bar = self.editor.verticalScrollBar()
@@ -137,6 +121,5 @@ class CodeView(QWidget):
             bar.setValue(keep)
 
     def text(self) -> str:
-        if self._stale:
-            self.refresh()
+        self.refresh_if_stale()
         return self.editor.toPlainText()

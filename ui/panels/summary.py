@@ -6,17 +6,18 @@ it is visible, so a large graph costs nothing while the panel is hidden.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from nodetrainer.summary import human
 
 from ..document import Document
+from .lazy import RefreshWhenVisible
 
 HEADERS = ("node", "type", "output shape", "parameters", "multiply-adds")
 
 
-class SummaryPanel(QWidget):
+class SummaryPanel(RefreshWhenVisible, QWidget):
     nodeActivated = Signal(str)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
@@ -40,26 +41,10 @@ class SummaryPanel(QWidget):
         self.totals.setContentsMargins(6, 2, 6, 4)
         layout.addWidget(self.table)
         layout.addWidget(self.totals)
-        self._stale = True
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(120)
-        self._timer.timeout.connect(self.refresh)
-        document.validated.connect(self._changed)
+        self.follow(document.validated, 120)
         self.table.cellClicked.connect(lambda row, _col: self._clicked(row))
 
-    def _changed(self, _report=None) -> None:
-        self._stale = True
-        if self.isVisible():
-            self._timer.start()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
     def refresh(self) -> None:
-        self._stale = False
         summary = self.doc.summary()
         rows = summary.rows
         self.table.setUpdatesEnabled(False)
