@@ -15,16 +15,14 @@ inserted into it.
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QTransform
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
+from PySide6.QtWidgets import QGraphicsScene
 
 from nodetrainer.graph import GraphEvent
 from nodetrainer.layers import REGISTRY
 from nodetrainer.validate import Report
 
 from ..document import Document
-from .items import (ABBREVIATIONS, NODE_H, NODE_W, EdgeItem, NodeItem, PortItem, WireItem, fmt_count, fmt_value,
-                    port_point)
+from .items import ABBREVIATIONS, NODE_H, NODE_W, EdgeItem, NodeItem, PortItem, WireItem, fmt_count, fmt_value
 
 MIME_TYPE = "application/x-nodetrainer-type"
 MIME_TEMPLATE = "application/x-nodetrainer-template"
