@@ -7,7 +7,6 @@ import warnings
 
 import pytest
 import torch
-from sklearn.datasets import load_digits
 from torch import nn
 
 from nodetrainer.settings import OptimizerConfig, SchedulerConfig, TrainingConfig
@@ -17,15 +16,6 @@ from nodetrainer.training.runs import RunFolder
 from nodetrainer.training.trainer import Trainer, TrainerOptions
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-
-
-@pytest.fixture(scope="module")
-def digits():
-    d = load_digits()
-    x = torch.tensor(d.data, dtype=torch.float32)
-    x = (x - x.mean(0)) / (x.std(0) + 1e-6)
-    y = torch.tensor(d.target, dtype=torch.int64)
-    return {"train": (x[:1300], y[:1300]), "val": (x[1300:1600], y[1300:1600])}
 
 
 class MLP(nn.Module):

@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
 from torch import nn
 
 from nodetrainer.settings import (EarlyStoppingConfig, OptimizerConfig, RegularizationConfig, SchedulerConfig,
@@ -19,17 +18,6 @@ from nodetrainer.training.checkpoint import load_checkpoint
 from nodetrainer.training.regularization import orthogonality_error
 from nodetrainer.training.runs import RunFolder
 from nodetrainer.training.trainer import Trainer, TrainerOptions
-
-
-@pytest.fixture(scope="module")
-def digits():
-    d = load_digits()
-    x = torch.tensor(d.data, dtype=torch.float32)
-    x = (x - x.mean(0)) / (x.std(0) + 1e-6)
-    y = torch.tensor(d.target, dtype=torch.int64)
-    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
-    x, y = x[perm], y[perm]
-    return {"train": (x[:1300], y[:1300]), "val": (x[1300:1600], y[1300:1600]), "test": (x[1600:], y[1600:])}
 
 
 class MLP(nn.Module):
