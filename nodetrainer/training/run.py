@@ -34,6 +34,11 @@ from .seeding import seed_everything
 from .trainer import RunResult, Trainer, TrainerOptions
 
 Overrides = Mapping[str, Any]
+PhaseCallback = Callable[[str], None]  # told what preparing a run does next ("loading the data (builtin:digits)")
+
+
+def _silent(_text: str) -> None:
+    pass
 
 
 @dataclass
@@ -93,21 +98,24 @@ def apply_overrides(graph: Any, overrides: Overrides | None) -> Any:
 
 # -- pre-flight -------------------------------------------------------------------------
 def prepare(graph: Any, overrides: Overrides | None = None, *, runs_dir: str | os.PathLike | None = "runs",
-            options: TrainerOptions | None = None, data_dir: str | os.PathLike | None = None) -> TrainingSession:
+            options: TrainerOptions | None = None, data_dir: str | os.PathLike | None = None,
+            on_phase: PhaseCallback = _silent) -> TrainingSession:
     """Checks everything and builds a ready-to-run session.
 
     `graph` is a Graph or a path to a graph file. `runs_dir=None` writes no run folder
     (tuning trials, tests). `data_dir` is where relative data paths start (default:
-    the graph file's folder, else the working directory). Raises GraphError,
-    ConfigError or DataError carrying located problems.
+    the graph file's folder, else the working directory). `on_phase(text)` hears
+    each step as it begins, for a display that says what it waits for. Raises
+    GraphError, ConfigError or DataError carrying located problems.
     """
     graph = _as_graph(graph)
     g = apply_overrides(graph, overrides)
     base = Path(data_dir) if data_dir is not None else (graph.path.parent if graph.path else Path.cwd())
-    parts = _build(g, base.resolve(), options)
+    parts = _build(g, base.resolve(), options, on_phase)
     run = None
     if runs_dir is not None:
         from ..graphfile import dump_graph
+        on_phase("creating the run folder")
         run = RunFolder.create(runs_dir, g.name)
         run.write_graph(dump_graph(g))
         parts["trainer"].run = run
@@ -115,7 +123,7 @@ def prepare(graph: Any, overrides: Overrides | None = None, *, runs_dir: str | o
 
 
 def resume(run_dir: str | os.PathLike, overrides: Overrides | None = None, *,
-           options: TrainerOptions | None = None) -> TrainingSession:
+           options: TrainerOptions | None = None, on_phase: PhaseCallback = _silent) -> TrainingSession:
     """Continues the run in `run_dir` from its last.pt (more epochs: overrides={"epochs": N})."""
     from ..graphfile import load_graph
     run = RunFolder(run_dir)
@@ -126,12 +134,13 @@ def resume(run_dir: str | os.PathLike, overrides: Overrides | None = None, *,
     if summary.get("stop_reason") == "diverged":
         raise ConfigError(Problem("this run diverged; resuming it would diverge again: train anew "
                                   "with a lower learning rate, grad_clip or a normalization layer", str(run.path)))
+    on_phase("reading the last checkpoint")
     last = _load(last_path)
     best = _load(run.path / BEST_FILE) if (run.path / BEST_FILE).exists() else None
     graph = load_graph(run.path / GRAPH_FILE)
     g = apply_overrides(graph, overrides)
     data_dir = Path(last.get("data_dir") or run.path)
-    parts = _build(g, data_dir, options)
+    parts = _build(g, data_dir, options, on_phase)
     trainer: Trainer = parts["trainer"]
     trainer.run = run
     trainer.load_state(last, best)
@@ -147,7 +156,9 @@ def _session(g: Any, parts: dict[str, Any], run: RunFolder | None) -> TrainingSe
                            trainer=parts["trainer"], run_folder=run, info=parts["info"])
 
 
-def _build(g: Any, data_dir: Path, options: TrainerOptions | None) -> dict[str, Any]:
+def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
+           on_phase: PhaseCallback = _silent) -> dict[str, Any]:
+    on_phase("checking the graph")
     from ..compiler import compile_graph
     from ..data import check_input_shape, load_dataset
     from ..validate import check_graph
@@ -171,6 +182,7 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None) -> dict[str, 
     input_params = g.nodes[input_id].resolved()
     input_dtype = str(input_params.get("dtype", "float32"))
 
+    on_phase(f"loading the data ({data_cfg.source})")
     try:
         dataset = load_dataset(data_cfg, data_dir, cfg.task, input_dtype)
     except DataError as exc:
@@ -181,6 +193,7 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None) -> dict[str, 
     output_shape = tuple(report.shapes.shapes.get(output_id, ()))
     _check_output(g, cfg, dataset, output_id, output_shape)
 
+    on_phase("building the model")
     seed_everything(cfg.seed)  # before compiling: weight initialization is part of the run
     model = compile_graph(g)
     node_of_attr = dict(getattr(model, "node_of_attr", {}) or {})
@@ -195,6 +208,7 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None) -> dict[str, 
     extra = {"normalizer": dataset.normalizer.state_dict(), "data_dir": str(data_dir),
              "graph_name": g.name, "task": dataset.task, "num_classes": dataset.num_classes,
              "class_names": dataset.class_names, "input_id": input_id, "output_id": output_id}
+    on_phase(f"setting up the {cfg.optimizer.type} optimizer on {device}")
     try:
         trainer = Trainer(model, cfg, split(dataset.train), split(dataset.val), split(dataset.test),
                           task=dataset.task, num_classes=dataset.num_classes, device=device, options=options,

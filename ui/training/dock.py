@@ -223,6 +223,8 @@ class TrainingWidget(QWidget):
 
     # -- worker -------------------------------------------------------------------------------------
     def _state_changed(self, state: str) -> None:
+        if state in ("paused", "stopping"):
+            self.plots.redraw()  # what arrived before the pause is on screen now, not at the cadence's next turn
         self.controls.show_state(state)
         if state == "idle":
             self.controls.set_snapshot_note("")
@@ -230,6 +232,8 @@ class TrainingWidget(QWidget):
 
     def _apply(self, update: Update) -> None:
         c = self.controls
+        if update.phase is not None and update.prepared is None and self.worker.state == "preparing":
+            c.show_phase(update.phase.text)
         if update.prepared is not None:
             p = update.prepared
             self.run_dir = p.run_dir

@@ -1,9 +1,13 @@
 """Live training plots (pyqtgraph): loss, metrics, learning rate, per-layer gradient norms, speed, results.
 
-`LivePlots.apply(update)` takes one worker `Update` (at most ~20 a second) and
-redraws only the curves that received points. Every series is a fixed-size
-numpy buffer that halves its resolution (mean of neighbouring points) when full,
-so the cost of a redraw stays bounded however long a run is.
+`LivePlots.apply(update)` takes one worker `Update` (up to 10 a second) and
+appends its points; the plots redraw on their own cadence (`cadence.PLOT_INTERVAL_S`,
+on an injectable clock), only the panels whose curves received points, and at
+once when a run pauses, stops or ends. A redraw is made cheap rather than
+rationed: every series is a preallocated numpy buffer that halves its
+resolution (mean of neighbouring points) when full, curves clip to the view and
+downsample to the pixels shown, the x axes are fixed for the run and a y range
+changes only when the data leaves it, so most repaints reuse every axis as is.
 
 The x axis of every live plot is the epoch, fractional within an epoch
 (epoch 3, step 10 of 20 is x = 2.5), so step-level and epoch-level values line
@@ -29,15 +33,13 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
-from .budget import CpuBudget, measure
+from .cadence import PLOT_INTERVAL_S, Cadence, Clock
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
 TRAIN_COLOR, VAL_COLOR = PALETTE[0], PALETTE[1]
 SMOOTHING = 0.8  # EMA weight of the smoothed step loss (started at the first value, so unbiased)
 SMOOTHING_SPAN = 0.05  # epochs: points further apart than this are smoothed less
-MIN_REDRAW_S = 0.05  # plots redraw at most 20 times a second...
-PLOT_CPU_SHARE = 0.0125  # ...and less often when that costs more than 1.25% of a core (budget.py)
 STICKY_FILL = 0.5  # a y range is kept while the data fills at least this share of it...
 STICKY_PAD = 0.12  # ...and set with this much room above and below when it changes
 LOG_RATIO = 30.0
@@ -116,6 +118,7 @@ class _Curve:
             kwargs.update(symbol=symbol, symbolSize=6, symbolPen=None, symbolBrush=brush or pen.color())
         self.item = plot.plot(**kwargs)
         self.item.setClipToView(True)
+        self.item.setDownsampling(auto=True, method="peak")
         self.series = Series(max_points)
         self.positive = positive  # log-scale plots: leave out values <= 0 and non-finite ones
 
@@ -145,11 +148,10 @@ def _pen(c: str, width: float = 2.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine,
 
 
 class _TimedView(pg.GraphicsLayoutWidget):
-    """Charges what painting costs to the plots' CPU budget, so redraws are spaced to keep the GIL free."""
+    """Counts paints and what they cost the UI thread (for the benchmarks)."""
 
-    def __init__(self, budget: CpuBudget) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.budget = budget
         self.paint_cost = 0.0  # CPU seconds, smoothed
         self.paints = 0
 
@@ -157,7 +159,6 @@ class _TimedView(pg.GraphicsLayoutWidget):
         t = time.thread_time()
         super().paintEvent(event)
         cost = time.thread_time() - t
-        self.budget.spend(cost)
         self.paints += 1
         self.paint_cost = cost if self.paints == 1 else 0.7 * self.paint_cost + 0.3 * cost
 
@@ -165,14 +166,14 @@ class _TimedView(pg.GraphicsLayoutWidget):
 class LivePlots(QWidget):
     """Six panels in one pyqtgraph layout; fed by `apply(update)`; `save_png(path)` writes what is shown."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, clock: Clock = time.monotonic) -> None:
         super().__init__(parent)
-        self.budget = CpuBudget(PLOT_CPU_SHARE, burst=0.04)
-        self.view = _TimedView(self.budget)
+        self.view = _TimedView()
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.timeout.connect(self.redraw)
-        self._last_redraw = 0.0
+        self.cadence = Cadence(PLOT_INTERVAL_S, clock)
+        self.redraws = 0
         self.view.setMinimumSize(360, 180)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -247,7 +248,7 @@ class LivePlots(QWidget):
         """Clears every panel for a new run."""
         self.steps_per_epoch = max(1, int(steps_per_epoch))
         self.train_samples = int(train_samples)
-        self.budget.tokens = self.budget.burst  # a new run starts with its own budget
+        self.cadence.reset()
         self.lr.setLogMode(False, False)
         for plot in (self.loss, self.metrics, self.lr, self.grads, self.speed):
             plot.enableAutoRange(x=True, y=True)
@@ -342,19 +343,18 @@ class LivePlots(QWidget):
             plot.setXRange(first, max(last, first + 1), padding=0.02)
 
     def schedule_redraw(self) -> None:
-        """Redraws now, or later when the plots' CPU budget (PLOT_CPU_SHARE of a core: setData and painting)
-        is spent; never more often than every MIN_REDRAW_S."""
+        """Redraws when the cadence allows (at once when due: after the update is handled)."""
         if self._redraw_timer.isActive():
             return
-        wait = max(self._last_redraw + MIN_REDRAW_S - time.monotonic(), self.budget.delay())
-        self._redraw_timer.start(max(0, int(wait * 1000)))  # also when due now: after the update is handled
+        self._redraw_timer.start(round(self.cadence.wait() * 1000))
 
     def redraw(self, final: bool = False) -> int:
-        """Draws what arrived; `final` (the run is over) also fits every y range to its data."""
+        """Draws what arrived now (a pause, a stop, the end of a run, or the cadence's turn); `final` (the run
+        is over) also fits every y range to its data. Returns how many curves changed."""
         self._redraw_timer.stop()
-        self._last_redraw = time.monotonic()
-        with measure(self.budget):
-            return self._redraw(final)
+        self.cadence.mark()
+        self.redraws += 1
+        return self._redraw(final)
 
     def _curves(self) -> dict[Any, list[_Curve]]:
         return {self.loss: [self.step_raw, self.step_smooth, self.epoch_train, self.epoch_val],

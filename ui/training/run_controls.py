@@ -1,6 +1,6 @@
 """Run controls: Train, Pause/Resume, Stop, the progress bar, the run's status and its messages.
 
-Pure view: the dock sets what it shows (`show_state`, `show_progress`,
+Pure view: the dock sets what it shows (`show_state`, `show_phase`, `show_progress`,
 `set_status`, `add_message`) and listens to its buttons (`trainClicked`,
 `pauseClicked`, `stopClicked`, `savePlotsClicked`) and to clicks on messages
 that name a node (`nodeClicked`).
@@ -8,8 +8,9 @@ that name a node (`nodeClicked`).
 from __future__ import annotations
 
 import math
+import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSizePolicy, QStyle, QVBoxLayout, QWidget)
@@ -19,6 +20,7 @@ LEVEL_ICONS = {"error": QStyle.StandardPixmap.SP_MessageBoxCritical,
                "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
                "info": QStyle.StandardPixmap.SP_MessageBoxInformation}
 PROGRESS_RANGE = 1000
+PREPARING_TICK_MS = 200  # while a run is prepared, the bar counts the seconds it has waited
 
 
 def fmt_eta(seconds: float) -> str:
@@ -37,8 +39,15 @@ class RunControls(QWidget):
     savePlotsClicked = Signal()
     nodeClicked = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, clock=time.monotonic) -> None:
         super().__init__(parent)
+        self._clock = clock
+        self._phase = "checking the graph"
+        self._preparing_since = 0.0
+        self._state = "idle"
+        self._tick = QTimer(self)
+        self._tick.setInterval(PREPARING_TICK_MS)
+        self._tick.timeout.connect(self._show_preparing)
         style = self.style()
         self.train_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Train")
         self.train_button.setToolTip("Train a snapshot of the graph as it is now (Ctrl+Return)")
@@ -105,12 +114,30 @@ class RunControls(QWidget):
         self.pause_button.setIcon(self.style().standardIcon(icon))
         self.pause_button.setText("Resume" if paused else "Pause")
         if state == "preparing":
-            self.progress.setFormat("preparing: checking the graph, loading the data…")
+            if self._state == "idle":  # a new run (not one resumed from a pause while it was prepared)
+                self._phase = "checking the graph"
+                self._preparing_since = self._clock()
+            self._state = state
+            self._tick.start()
             self.progress.setValue(0)
-        elif paused:
+            self._show_preparing()
+            return
+        self._state = state
+        self._tick.stop()
+        if paused:
             self.progress.setFormat("paused — " + self.progress.format().removeprefix("paused — "))
         elif state == "stopping":
             self.progress.setFormat("stopping after this step…")
+
+    def show_phase(self, text: str) -> None:
+        """What preparing the run does now ("loading the data (builtin:digits)")."""
+        self._phase = text
+        if self._tick.isActive():
+            self._show_preparing()
+
+    def _show_preparing(self) -> None:
+        waited = max(0.0, self._clock() - self._preparing_since)
+        self.progress.setFormat(f"preparing: {self._phase}… {waited:.1f} s")
 
     def show_progress(self, epoch: int, epochs: int, step: int, steps: int, samples_per_s: float,
                       eta_s: float, start_epoch: int = 1) -> None:

@@ -1,15 +1,19 @@
-"""Runs training in a background QThread and hands its events to the UI in throttled batches.
+"""Runs training in a background QThread and hands its events to the UI in batches, on a fixed cadence.
 
 The training thread does no Qt work per event: the trainer calls `_Inbox.push`
 (a lock and a list append) and, for the first event after a delivery, one
 queued signal wakes the GUI thread. The GUI thread then takes everything that
-arrived, at most `MAX_UPDATES_PER_S` times a second and less often when handling
-updates costs more than `UPDATE_CPU_SHARE` of its CPU time (see budget.py: the
-UI thread shares the GIL with the training loop), and emits ONE `updated`
-signal carrying an `Update`: every Progress (the last one drives the progress
-bar), EpochEnded and GradientStats since the last delivery, warnings, and the
-end of the run. So the UI never repaints more than ~20 times a second however
-fast the model trains, and a slow repaint never slows the training loop.
+arrived and emits ONE `updated` signal carrying an `Update`: every Progress (the
+last one drives the progress bar), EpochEnded and GradientStats since the last
+delivery, warnings, and the end of the run. Deliveries follow a fixed cadence
+(`cadence.PROGRESS_INTERVAL_S`, on an injectable clock) and are never rationed
+by what they cost, so the view stays live on a busy machine; the views make each
+delivery cheap instead. What a user waits for is delivered at once, whatever the
+cadence: the start and the end of a run, warnings, and everything that arrived
+when they press Pause or Stop.
+
+While the session is prepared (checking, importing, loading data, compiling),
+the thread reports each phase as a `Phase`, so the view can say what it waits for.
 
 `TrainingWorker.start(graph)` trains a snapshot (`graph.copy()` taken here, in
 the GUI thread), so the editor can go on changing the graph. `pause`, `resume`
@@ -34,10 +38,8 @@ from nodetrainer.errors import NodeTrainerError, Problem
 from nodetrainer.training.events import EpochEnded, Failed, Finished, GradientStats, Progress, Started
 from nodetrainer.training.events import Warning as WarningEvent
 
-from .budget import CpuBudget, measure
+from .cadence import PROGRESS_INTERVAL_S, Cadence, Clock
 
-MAX_UPDATES_PER_S = 20
-UPDATE_CPU_SHARE = 0.0075  # the UI's handling of updates may use 0.75% of a core while training (budget.py)
 STATES = ("idle", "preparing", "running", "paused", "stopping")
 
 
@@ -53,6 +55,13 @@ class Prepared:
     node_ids: list[str]
 
 
+@dataclass(frozen=True)
+class Phase:
+    """A step of preparing the run ("loading the data", "compiling the model"), sent as it begins."""
+
+    text: str
+
+
 @dataclass
 class Done:
     """The thread's last word: the RunResult (None when pre-flight failed) and pre-flight problems."""
@@ -65,6 +74,7 @@ class Done:
 class Update:
     """Everything that happened since the previous delivery, in the order the UI should apply it."""
 
+    phase: Phase | None = None  # the latest preparation phase
     prepared: Prepared | None = None
     started: Started | None = None
     progress: list[Progress] = field(default_factory=list)
@@ -97,14 +107,20 @@ class Update:
             self.failed = event
         elif isinstance(event, Prepared):
             self.prepared = event
+        elif isinstance(event, Phase):
+            self.phase = event
         elif isinstance(event, Done):
             self.done = event
         else:  # predictions (nodetrainer.training.predictions.Predictions)
             self.predictions = event
 
 
+URGENT = (Phase, Prepared, Started, WarningEvent, Finished, Failed, Done)  # delivered at once, whatever the cadence
+
+
 class _Inbox(QObject):
-    """Collects events from the training thread; wakes the GUI thread once per batch."""
+    """Collects events from the training thread; wakes the GUI thread once per batch, and again for an urgent
+    event (see URGENT) that arrives while a delivery is waiting for its turn."""
 
     wake = Signal()
 
@@ -113,19 +129,28 @@ class _Inbox(QObject):
         self._lock = threading.Lock()
         self._events: list[Any] = []
         self._woken = False
+        self._urgent = False
 
     def push(self, event: Any) -> None:  # any thread
+        urgent = isinstance(event, URGENT)
         with self._lock:
             self._events.append(event)
-            if self._woken:
+            if self._woken and (self._urgent or not urgent):
                 return
             self._woken = True
+            self._urgent = self._urgent or urgent
         self.wake.emit()  # queued to the GUI thread (the inbox lives there)
+
+    @property
+    def urgent(self) -> bool:
+        """An event waits that should be delivered at once."""
+        with self._lock:
+            return self._urgent
 
     def take(self) -> list[Any]:
         with self._lock:
             events, self._events = self._events, []
-            self._woken = False
+            self._woken = self._urgent = False
         return events
 
 
@@ -171,7 +196,7 @@ class _TrainingThread(QThread):
         try:
             try:
                 session = prepare(self.snapshot, self.overrides, runs_dir=self.runs_dir, options=worker.options,
-                                  data_dir=self.data_dir)
+                                  data_dir=self.data_dir, on_phase=lambda text: inbox.push(Phase(text)))
             except NodeTrainerError as exc:
                 inbox.push(Done(None, list(exc.problems)))
                 return
@@ -248,10 +273,11 @@ def _leave_a_core(device: Any) -> int | None:
 class TrainingWorker(QObject):
     """One training run at a time, in a QThread; its events arrive as `updated(Update)` in the GUI thread."""
 
-    updated = Signal(object)  # Update, at most MAX_UPDATES_PER_S a second
+    updated = Signal(object)  # Update, at most one per PROGRESS_INTERVAL_S (urgent ones at once)
     stateChanged = Signal(str)  # idle, preparing, running, paused, stopping
 
-    def __init__(self, parent: QObject | None = None, options: Any = None, leave_core_for_ui: bool = True) -> None:
+    def __init__(self, parent: QObject | None = None, options: Any = None, leave_core_for_ui: bool = True,
+                 clock: Clock = time.monotonic) -> None:
         super().__init__(parent)
         self.leave_core_for_ui = leave_core_for_ui  # see _leave_a_core
         from nodetrainer.training.trainer import TrainerOptions
@@ -261,8 +287,7 @@ class TrainingWorker(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.flush)
-        self._last_flush = 0.0
-        self.budget = CpuBudget(UPDATE_CPU_SHARE, burst=0.02)
+        self.cadence = Cadence(PROGRESS_INTERVAL_S, clock)
         self._thread: _TrainingThread | None = None
         self._session_lock = threading.Lock()
         self._session: Any = None
@@ -301,7 +326,7 @@ class TrainingWorker(QObject):
         if self.busy:
             raise RuntimeError("a run is already in progress")
         self.snapshot = graph.copy()
-        self.budget = CpuBudget(UPDATE_CPU_SHARE, burst=0.02)  # what the last run's ending cost is not this run's
+        self.cadence.reset()
         self._pending_pause = self._pending_stop = self._shutting_down = False
         self._inbox.take()
         self._thread = _TrainingThread(self, self.snapshot, overrides, Path(runs_dir) if runs_dir else None,
@@ -312,6 +337,8 @@ class TrainingWorker(QObject):
         return self.snapshot
 
     def pause(self) -> None:
+        """Pauses after the current step; what arrived so far is delivered now."""
+        self.flush()
         with self._session_lock:
             if self._session is not None:
                 self._session.pause()
@@ -329,7 +356,9 @@ class TrainingWorker(QObject):
             self._set_state("running" if self._session is not None else "preparing")
 
     def stop(self) -> None:
-        """Ends the run after the current step: reason `stopped`, last.pt written."""
+        """Ends the run after the current step: reason `stopped`, last.pt written. What arrived so far is
+        delivered now."""
+        self.flush()
         with self._session_lock:
             self._pending_stop = True
             if self._session is not None:
@@ -365,11 +394,11 @@ class TrainingWorker(QObject):
 
     # -- delivery (GUI thread) ----------------------------------------------------------
     def _on_wake(self) -> None:
-        wait = max(self._last_flush + 1.0 / MAX_UPDATES_PER_S - time.monotonic(), self.budget.delay())
+        wait = 0.0 if self._inbox.urgent else self.cadence.wait()
         if wait <= 0:
             self.flush()
         elif not self._timer.isActive():
-            self._timer.start(max(1, int(wait * 1000)))
+            self._timer.start(max(1, round(wait * 1000)))
 
     def flush(self) -> Update | None:
         """Delivers everything that arrived (normally called by the throttle; tests may call it)."""
@@ -377,7 +406,7 @@ class TrainingWorker(QObject):
         events = self._inbox.take()
         if not events:
             return None
-        self._last_flush = time.monotonic()
+        self.cadence.mark()
         update = Update()
         for event in events:
             update.add(event)
@@ -386,8 +415,7 @@ class TrainingWorker(QObject):
         if update.prepared is not None and self._state == "preparing" and not self._pending_pause:
             self._set_state("running")
         self.updates_delivered += 1
-        with measure(self.budget):
-            self.updated.emit(update)
+        self.updated.emit(update)
         return update
 
     def _on_thread_finished(self) -> None:
@@ -405,4 +433,4 @@ class TrainingWorker(QObject):
         self._set_state("idle")
 
 
-__all__ = ["TrainingWorker", "Update", "Prepared", "Done", "MAX_UPDATES_PER_S"]
+__all__ = ["TrainingWorker", "Update", "Prepared", "Phase", "Done"]
