@@ -86,7 +86,7 @@ def test_train_two_epochs_from_the_window(qtbot, app_window, tmp_path):
     points = w.plots.point_counts()
     assert points["loss_epoch"] == 2 and points["val_loss"] == 2 and points["grads"] >= 3 and points["result"] > 0
     assert w.plots.columns == 3  # wide and low under the canvas: the panels in 3 columns
-    assert "Completed" in w.controls.status.text() and "2 epoch" in w.controls.progress.format()
+    assert w.header.title.text() == "Completed" and "2 epoch" in w.controls.progress.format()
     assert "completed after 2 epoch" in window.statusBar().currentMessage()
     run_dir = Path(w.run_dir)
     assert run_dir.parent.parent == tmp_path / "runs"  # runs live next to the graph file
@@ -181,7 +181,7 @@ def test_input_shape_that_disagrees_with_the_data_is_flagged_on_the_input(qtbot,
     wait_idle(qtbot, window)  # pre-flight refuses the run and names the Input node
     level, message = scene.node_flags("image")["training"]
     assert level == "error" and "Input shape [1, 8, 9] does not match the data's sample shape [1, 8, 8]" in message
-    assert "Could not start" in window.training_dock.training.controls.status.text()
+    assert window.training_dock.training.header.title.text() == "Could not start training"
     window.doc.undo_stack.undo()
     qtbot.waitUntil(lambda: "data" not in scene.node_flags("image"), timeout=WAIT_MS)
 

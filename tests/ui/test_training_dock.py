@@ -67,7 +67,11 @@ def test_train_two_epochs_fills_the_plots_and_shows_the_result(qtbot, make_dock)
     assert points["speed"] >= 2
     assert points["result"] > 0  # the confusion matrix after training
     assert w.last_predictions.task == "classification" and w.last_predictions.confusion().shape == (10, 10)
-    assert "Completed" in w.controls.status.text()
+    header = w.header
+    assert header.isVisible() and header.title.text() == "Completed"
+    assert header.caption.text() == "test accuracy" and header.value.text().endswith(" %")  # the test metric, large
+    assert header.side_caption.text().startswith("validation") and header.side_value.text().endswith(" %")
+    assert "ran all 2 epochs" in header.detail.text() and "best epoch" in header.detail.text()
     assert "2 epoch" in w.controls.progress.format()
     run_dir = Path(w.run_dir)
     assert (run_dir / "metrics.csv").exists() and (run_dir / "last.pt").exists()
@@ -108,7 +112,8 @@ def test_stop_mid_epoch_gives_stopped_and_last_pt(qtbot, make_dock):
     wait_idle(qtbot, w)
 
     assert w.last_finished.reason == "stopped"
-    assert "Stopped" in w.controls.status.text() and "last.pt" in w.controls.status.text()
+    assert w.header.title.text() == "Stopped" and "stopped by you" in w.header.detail.text()
+    assert w.header.resume_button.isVisible()
     run_dir = Path(w.run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["stop_reason"] == "stopped"
@@ -140,8 +145,10 @@ def test_diverging_run_shows_its_message(qtbot, make_dock):
     w.train()
     wait_idle(qtbot, w)
     assert w.last_finished.reason == "diverged"
-    status = w.controls.status.text()
-    assert "Diverged" in status and "training diverged" in status
+    header = w.header
+    assert header.title.text() == "Diverged" and "diverged" in header.detail.text()
+    assert header.value.isHidden() and header.side_value.isHidden()  # no number that looks like a result
+    assert header.hint.text() and w.last_predictions is None and w.plots.point_counts()["result"] == 0
     assert any("diverged" in m for m in w.controls.message_texts())
     assert w.train()  # the app keeps working: another run starts
     w.stop()
@@ -156,7 +163,7 @@ def test_preflight_problem_is_shown_and_flags_the_node(qtbot, make_dock):
     w.train()
     wait_idle(qtbot, w)
     assert w.last_result is None  # nothing ran
-    assert "Could not start" in w.controls.status.text()
+    assert w.header.title.text() == "Could not start training"
     assert any("[1, 8, 9]" in m and "[1, 8, 8]" in m for m in w.controls.message_texts())
     assert any(f[0] == "training" and f[1] == "image" and f[2] == "error" for f in flags)
     graph.set_params("image", {"shape": [1, 8, 8]})

@@ -119,7 +119,7 @@ def test_a_training_failure_is_shown_with_its_node(qtbot, tmp_path):
     dock.nodeFlagsCleared.connect(cleared.append)
     message = "the device ran out of memory with batch_size 64; try a smaller batch_size"
     w._apply(Update(failed=Failed(message, "hidden1")))
-    assert "Failed" in w.controls.status.text() and "out of memory" in w.controls.status.text()
+    assert w.header.title.text() == "Failed" and "out of memory" in w.header.detail.text()
     assert any("out of memory" in m and "hidden1" in m for m in w.controls.message_texts())
     assert flags == [("training", "hidden1", "error", message)]
     assert w.flags == {("training", "hidden1"): ("error", message)}

@@ -28,9 +28,11 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QSplitter, QTabWidget, Q
 
 from .data_panel import DataPanel
 from .graphlink import subscribe
+from .outcome import DIVERGED_HINT, describe, describe_problem, fmt_metric, metric_label
 from .plots import LivePlots
+from .result_header import ResultHeader
 from .run_controls import RunControls
-from .runs_panel import RunsPanel, fmt_duration
+from .runs_panel import RunsPanel
 from .training_panel import TrainingPanel
 from .worker import TrainingWorker, Update
 
@@ -43,7 +45,7 @@ REASON_TEXT = {
 def _metrics_text(metrics: dict[str, float] | None, limit: int = 4) -> str:
     if not metrics:
         return ""
-    return ", ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:limit])
+    return ", ".join(f"{metric_label(k)} {fmt_metric(k, v)}" for k, v in list(metrics.items())[:limit])
 
 
 class TrainingWidget(QWidget):
@@ -66,7 +68,11 @@ class TrainingWidget(QWidget):
         self.flags: dict[tuple[str, str], tuple[str, str]] = {}  # (category, node) -> (level, message)
         self.last_result: Any = None
         self.last_finished: Any = None
-        self.last_predictions: Any = None
+        self.last_predictions: Any = None  # the Predictions the result plot shows
+        self.predictions: dict[str, Any] = {}  # split -> Predictions of the last run
+        self.result_split = "test"  # the split the result plot shows when it exists
+        self.outcome: Any = None  # the last run's Outcome (outcome.py)
+        self._best_epoch: Any = None  # the EpochEnded of the best epoch so far (live header)
         self.run_dir: str | None = None
         self._started: Any = None
         self._snapshot_time = ""
@@ -83,12 +89,14 @@ class TrainingWidget(QWidget):
         self.tabs.setMinimumWidth(300)
 
         self.controls = RunControls()
+        self.header = ResultHeader()
         self.plots = LivePlots()
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(0)
         right_layout.addWidget(self.controls)
+        right_layout.addWidget(self.header)
         right_layout.addWidget(self.plots, 1)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -106,6 +114,7 @@ class TrainingWidget(QWidget):
         self.controls.stopClicked.connect(self.stop)
         self.controls.savePlotsClicked.connect(self._save_plots_dialog)
         self.controls.nodeClicked.connect(self.focusNodeRequested)
+        self.header.splitChosen.connect(self.show_result_split)
         self.data_panel.nodeProblem.connect(self._data_problem)
         self.runs_panel.openGraphRequested.connect(self.openGraphRequested)
         self.set_graph(graph)
@@ -160,9 +169,11 @@ class TrainingWidget(QWidget):
         self._clear_flags("training")
         self.controls.clear_messages()
         self.plots.reset()
-        self.last_result = self.last_finished = self.last_predictions = None
+        self.last_result = self.last_finished = self.last_predictions = self.outcome = None
+        self.predictions = {}
+        self.header.clear()
         self.run_dir = None
-        self._started = self._last_epoch = None
+        self._started = self._last_epoch = self._best_epoch = None
         self._edited_since_start = False
         self._snapshot_time = time.strftime("%H:%M:%S")
         self.controls.set_status("Preparing…")
@@ -237,11 +248,13 @@ class TrainingWidget(QWidget):
         if update.prepared is not None:
             p = update.prepared
             self.run_dir = p.run_dir
+            self._metric_names = list(p.metric_names)
             info = p.info
             self.plots.reset(metric_names=p.metric_names, train_samples=int(info.get("train_samples", 0)))
             c.set_status(f"Training on <b>{info.get('device', '?')}</b>: {info.get('train_samples', 0):,} training, "
                          f"{info.get('val_samples', 0):,} validation, {info.get('test_samples', 0):,} test samples"
                          + (f" · run folder <code>{p.run_dir}</code>" if p.run_dir else ""))
+            self.header.show_live("the first epoch is under way")
         if update.started is not None:
             self._started = update.started
         self.plots.apply(update)
@@ -252,13 +265,7 @@ class TrainingWidget(QWidget):
             if self.worker.state == "paused":
                 c.show_state("paused")
         if update.epochs:
-            self._last_epoch = update.epochs[-1]
-            if last is None and self._started is not None and self.worker.state == "running":
-                e = self._last_epoch
-                c.show_progress(e.epoch, self._started.total_epochs, self._started.steps_per_epoch,
-                                self._started.steps_per_epoch, float("nan"), float("nan"), self._started.start_epoch)
-                c.progress.setFormat(f"epoch {e.epoch}/{self._started.total_epochs} done · "
-                                     f"{_metrics_text(e.metrics)}")
+            self._epochs_ended(update.epochs)
         for w in update.warnings:
             level = "error" if "diverged" in w.message else "warning"
             c.add_message(w.message, level, w.node)
@@ -268,46 +275,90 @@ class TrainingWidget(QWidget):
             self._show_finished(update.finished)
         if update.failed is not None:
             f = update.failed
-            c.set_status(f"<b>Failed</b>: {f.message}", "error")
+            self._show_outcome(describe_problem("Failed", f.message, f.node))
             c.add_message(f.message, "error", f.node)
             c.finish_progress("failed", full=False)
             if f.node:
                 self._flag("training", f.node, "error", f.message)
-        if update.predictions is not None:
-            self.last_predictions = update.predictions
-            self.plots.show_predictions(update.predictions)
+        if update.predictions:
+            self.predictions = dict(update.predictions)
+            shown = self.result_split if self.result_split in self.predictions else next(iter(self.predictions))
+            self.header.set_splits(list(self.predictions), shown)
+            self.show_result_split(shown, remember=False)
         if update.done is not None:
-            self.plots.redraw(final=True)  # the run is over: its last points now, whatever the budget says
+            self.plots.redraw(final=True)  # the run is over: its last points now, not at the cadence's turn
             self._show_done(update.done)
+
+    def _epochs_ended(self, epochs: list[Any]) -> None:
+        """The progress bar between Progress events, and the live header: the best value so far."""
+        self._last_epoch = epochs[-1]
+        for e in epochs:
+            if e.improved or self._best_epoch is None:
+                self._best_epoch = e
+        c = self.controls
+        if self._started is not None and self.worker.state == "running":
+            e = self._last_epoch
+            c.show_progress(e.epoch, self._started.total_epochs, self._started.steps_per_epoch,
+                            self._started.steps_per_epoch, float("nan"), float("nan"), self._started.start_epoch)
+            c.progress.setFormat(f"epoch {e.epoch}/{self._started.total_epochs} done · {_metrics_text(e.metrics)}")
+        key = self._headline_key(self._last_epoch.metrics)
+        if key is not None:
+            best = self._best_epoch
+            text = f"epoch {self._last_epoch.epoch}: {metric_label(key)} {fmt_metric(key, self._last_epoch.metrics[key])}"
+            if key in best.metrics:
+                text += f" · best so far {fmt_metric(key, best.metrics[key])} at epoch {best.epoch}"
+            self.header.show_live(text)
+
+    def _headline_key(self, metrics: dict[str, float]) -> str | None:
+        """The value the live header follows: the first metric on validation, else the validation or training loss."""
+        names = getattr(self, "_metric_names", None) or []
+        for key in ([f"val_{names[0]}"] if names else []) + ["val_loss", "train_loss"]:
+            if key in metrics:
+                return key
+        return None
+
+    def show_result_split(self, split: str, remember: bool = True) -> None:
+        """Shows the confusion matrix (or predicted against true) of `split` (test or val) of the last run."""
+        preds = self.predictions.get(split)
+        if preds is None:
+            return
+        if remember:
+            self.result_split = split
+        self.last_predictions = preds
+        self.plots.show_predictions(preds)
+
+    def _show_outcome(self, outcome: Any) -> None:
+        self.outcome = outcome
+        self.header.show_outcome(outcome)
+
+    def _config(self) -> Any:
+        try:
+            return self.worker.snapshot.training_config() if self.worker.snapshot is not None else None
+        except Exception:  # the snapshot trained, so its settings parse; this is a safety net for the header only
+            return None
 
     def _show_finished(self, f: Any) -> None:
         self.last_finished = f
         reason = REASON_TEXT.get(f.reason, f.reason)
-        code = f" ({f.reason})" if reason.lower() != f.reason else ""
-        parts = [f"<b>{reason}</b>{code} after {f.epochs_run} epoch(s) in {fmt_duration(f.duration_s)}"]
-        if f.samples_per_s:
-            parts[0] += f", {f.samples_per_s:,.0f} samples/s"
-        if f.best_epoch is not None and f.best:
-            parts.append(f"best epoch {f.best_epoch}: {_metrics_text(f.best)}")
-        if f.test:
-            parts.append(f"test: {_metrics_text(f.test)}")
-        if f.reason == "stopped":
-            parts.append("last.pt holds the run to continue it (nodetrainer train --resume)")
         if f.reason == "diverged":
-            diverged = [self.controls.messages.item(i).text() for i in range(self.controls.messages.count())
-                        if "diverged" in self.controls.messages.item(i).text()]
-            parts.append(diverged[-1] if diverged else "the loss became non-finite; the last finite weights are kept")
-        level = "error" if f.reason == "diverged" else "info"
-        self.controls.set_status(" · ".join(parts), level)
-        self.controls.finish_progress(f"{reason}{code} · {f.epochs_run} epoch(s) · "
-                                      f"{fmt_duration(f.duration_s)}", full=f.reason in ("completed", "early_stopped"))
+            diverged = [m for m in self.controls.message_texts() if "diverged" in m]
+            message = diverged[-1] if diverged else "the loss became non-finite; the last finite weights are kept"
+            self._show_outcome(describe_problem("Diverged", message, None, DIVERGED_HINT))
+            self.controls.finish_progress(f"Diverged after {f.epochs_run} epoch(s)", full=False)
+            return
+        self._show_outcome(describe(f, self._config(), getattr(self, "_metric_names", None)))
+        self.controls.finish_progress(f"{reason} · {f.epochs_run} epoch(s)",
+                                      full=f.reason in ("completed", "early_stopped"))
 
     def _show_done(self, done: Any) -> None:
         self.last_result = done.result
         if done.problems:
             c = self.controls
-            c.set_status(f"<b>Could not start training</b>: {len(done.problems)} problem(s); fix them and train again.",
-                         "error")
+            first = done.problems[0]
+            count = len(done.problems)
+            summary = first.message if count == 1 else f"{count} problems; the first: {first.message}"
+            self._show_outcome(describe_problem("Could not start training", summary, first.node,
+                                                "Fix the problems listed below and train again."))
             c.finish_progress("not started", full=False)
             for problem in done.problems:
                 c.add_message(problem.message, "error", problem.node)

@@ -34,6 +34,7 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from .cadence import PLOT_INTERVAL_S, Cadence, Clock
+from .outcome import metric_label
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
@@ -141,6 +142,16 @@ class _Curve:
         return len(self.series)
 
 
+def _legend_below(plot: pg.PlotItem, fg: QColor) -> pg.LegendItem:
+    """A legend in its own row under the plot's x axis: it never covers a curve, and the plot's new curves
+    (named ones) join it."""
+    legend = pg.LegendItem(offset=None, labelTextSize="8pt", labelTextColor=fg, colCount=4, horSpacing=14,
+                           verSpacing=-8)
+    plot.layout.addItem(legend, 4, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
+    plot.legend = legend
+    return legend
+
+
 def _pen(c: str, width: float = 2.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine, alpha: int = 255) -> Any:
     q = QColor(c)
     q.setAlpha(alpha)
@@ -189,12 +200,8 @@ class LivePlots(QWidget):
         self.result = self._plot(2, 1, "Result", fg, xlabel="")
         self.panels = [self.loss, self.metrics, self.lr, self.grads, self.speed, self.result]
         self.columns = 2
-        legend_bg = QColor(bg)
-        legend_bg.setAlpha(200)
-        for p, offset in ((self.loss, (-4, 4)), (self.metrics, (-4, -4)), (self.lr, (-4, 4)), (self.grads, (-4, 4)),
-                          (self.speed, (-4, 4))):
-            p.addLegend(offset=offset, labelTextSize="8pt", verSpacing=-6, labelTextColor=fg,
-                        brush=pg.mkBrush(legend_bg))
+        for p in (self.loss, self.metrics, self.lr, self.grads, self.speed):
+            _legend_below(p, fg)
         self.result.hideAxis("bottom")
         self.result.hideAxis("left")
         self._fg = fg
@@ -249,6 +256,7 @@ class LivePlots(QWidget):
         self.steps_per_epoch = max(1, int(steps_per_epoch))
         self.train_samples = int(train_samples)
         self.cadence.reset()
+        self._x_first = 0.0
         self.lr.setLogMode(False, False)
         for plot in (self.loss, self.metrics, self.lr, self.grads, self.speed):
             plot.enableAutoRange(x=True, y=True)
@@ -278,7 +286,7 @@ class LivePlots(QWidget):
         if curve is None:
             i = len(self.metric_curves)
             style = Qt.PenStyle.DashLine if key.startswith("train_") else Qt.PenStyle.SolidLine
-            curve = _Curve(self.metrics, key, _pen(color(i + 2), 2, style), "o", brush=color(i + 2))
+            curve = _Curve(self.metrics, metric_label(key), _pen(color(i + 2), 2, style), "o", brush=color(i + 2))
             self.metric_curves[key] = curve
         return curve
 
@@ -338,9 +346,18 @@ class LivePlots(QWidget):
 
     def set_epoch_range(self, first: float, last: float) -> None:
         """Fixes the x axes to the run's epochs: they never change while it trains (cheap repaints)."""
+        self._x_first = first
         for plot in (self.loss, self.metrics, self.lr, self.grads, self.speed):
             plot.enableAutoRange(x=False)
             plot.setXRange(first, max(last, first + 1), padding=0.02)
+
+    def _fit_x(self) -> None:
+        """At the end of a run: the x axes end where the run ended (an early stop leaves no empty epochs)."""
+        ends = [float(c.series.x[-1]) for curves in self._curves().values() for c in curves if len(c.series)]
+        if ends:
+            first = self._x_first
+            for plot in (self.loss, self.metrics, self.lr, self.grads, self.speed):
+                plot.setXRange(first, max(max(ends), first + 1), padding=0.02)
 
     def schedule_redraw(self) -> None:
         """Redraws when the cadence allows (at once when due: after the update is handled)."""
@@ -372,6 +389,8 @@ class LivePlots(QWidget):
             if final or any(c.series.dirty for c in curves):
                 changed += sum(c.redraw() for c in curves)
                 self._sticky_y(plot, curves, fit=final)
+        if final:
+            self._fit_x()
         return changed
 
     def _sticky_y(self, plot: pg.PlotItem, curves: list[_Curve], fit: bool = False) -> None:

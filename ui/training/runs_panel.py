@@ -20,22 +20,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 
 from nodetrainer.training.history import RunInfo, column, list_runs, read_metrics
 
+from .outcome import fmt_duration
 from .plots import color
 
 COLUMNS = ("started", "stop reason", "epochs", "best", "time", "samples/s")
 REASON_COLORS = {"completed": "#2ca02c", "early_stopped": "#2ca02c", "stopped": "#e0a000", "diverged": "#d62728",
                  "failed": "#d62728"}
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = float(seconds)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _when(started: datetime) -> str:
@@ -213,4 +203,4 @@ class RunsPanel(QWidget):
         return sum(1 for item in self.plot.getPlotItem().listDataItems())
 
 
-__all__ = ["RunsPanel", "fmt_duration"]
+__all__ = ["RunsPanel"]

@@ -62,6 +62,13 @@ class Phase:
     text: str
 
 
+@dataclass(frozen=True)
+class PredictionSet:
+    """What the kept weights predict, per split (test and val where they exist), for the result plot."""
+
+    by_split: dict[str, Any]
+
+
 @dataclass
 class Done:
     """The thread's last word: the RunResult (None when pre-flight failed) and pre-flight problems."""
@@ -83,7 +90,7 @@ class Update:
     warnings: list[WarningEvent] = field(default_factory=list)
     finished: Finished | None = None
     failed: Failed | None = None
-    predictions: Any = None
+    predictions: dict[str, Any] | None = None  # split -> Predictions
     done: Done | None = None
 
     @property
@@ -111,8 +118,8 @@ class Update:
             self.phase = event
         elif isinstance(event, Done):
             self.done = event
-        else:  # predictions (nodetrainer.training.predictions.Predictions)
-            self.predictions = event
+        elif isinstance(event, PredictionSet):
+            self.predictions = dict(event.by_split)
 
 
 URGENT = (Phase, Prepared, Started, WarningEvent, Finished, Failed, Done)  # delivered at once, whatever the cadence
@@ -233,13 +240,15 @@ class _TrainingThread(QThread):
             return
         finally:
             worker._detach()
-        if self.predict and result.reason in ("completed", "early_stopped", "stopped", "diverged") \
-                and not worker._shutting_down:
+        if self.predict and result.reason in ("completed", "early_stopped", "stopped") \
+                and not worker._shutting_down:  # a diverged run's weights predict nothing worth showing
             try:
                 from nodetrainer.training.predictions import predict
-                preds = predict(trainer, class_names=getattr(ds, "class_names", None))
-                if preds is not None:
-                    inbox.push(preds)
+                names = getattr(ds, "class_names", None)
+                by_split = {split: preds for split in ("test", "val")
+                            if (preds := predict(trainer, split, class_names=names)) is not None}
+                if by_split:
+                    inbox.push(PredictionSet(by_split))
             except Exception:  # the plot is a bonus; the run itself is finished and saved
                 traceback.print_exc()
         inbox.push(Done(result))
@@ -433,4 +442,4 @@ class TrainingWorker(QObject):
         self._set_state("idle")
 
 
-__all__ = ["TrainingWorker", "Update", "Prepared", "Phase", "Done"]
+__all__ = ["TrainingWorker", "Update", "Prepared", "Phase", "PredictionSet", "Done"]
