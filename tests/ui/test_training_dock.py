@@ -166,7 +166,11 @@ def test_preflight_problem_is_shown_and_flags_the_node(qtbot, make_dock):
     assert w.header.title.text() == "Could not start training"
     assert any("[1, 8, 9]" in m and "[1, 8, 8]" in m for m in w.controls.message_texts())
     assert any(f[0] == "training" and f[1] == "image" and f[2] == "error" for f in flags)
-    graph.set_params("image", {"shape": [1, 8, 8]})
+    cleared = []
+    dock.nodeFlagsCleared.connect(cleared.append)
+    graph.set_params("image", {"shape": [1, 8, 8]})  # the fix: the failed run's badge goes, its messages grey out
+    assert cleared == ["training"] and not w.flags
+    assert all(m.startswith("from the last run") for m in w.controls.message_texts())
     qtbot.waitUntil(lambda: w.train(), timeout=5000)  # fixed: trains
     wait_idle(qtbot, w)
     assert w.last_finished.reason == "completed"
@@ -202,3 +206,59 @@ def test_gradient_warning_flags_its_node(qtbot, make_dock):
     dock.focusNodeRequested.connect(focused.append)
     w.controls.messages.itemClicked.emit(w.controls.messages.item(0))
     assert focused == ["hidden2"]
+
+
+def test_a_stopped_run_resumes_from_the_runs_tab_with_its_earlier_epochs_drawn(qtbot, make_dock):
+    dock, w, _ = make_dock(epochs=5, batch_size=16)
+    ended = []
+    w.worker.updated.connect(lambda u: ended.extend(u.epochs))
+    w.train()
+    qtbot.waitUntil(lambda: len(ended) >= 2, timeout=WAIT_MS)
+    w.stop()
+    wait_idle(qtbot, w)
+    assert w.last_finished.reason == "stopped" and w.header.resume_button.isVisible()
+    run_dir, stopped_at = Path(w.run_dir), w.last_finished.epochs_run
+
+    panel = w.runs_panel
+    panel.select([0])
+    assert panel.resume_button.isEnabled()
+    panel.resume_button.click()
+    assert w.is_training
+    wait_idle(qtbot, w)
+    assert w.last_finished.reason == "completed" and w.last_finished.epochs_run == 5
+    assert Path(w.run_dir) == run_dir  # the same run, continued in its folder
+    assert w.plots.point_counts()["loss_epoch"] == 5  # the earlier epochs from metrics.csv, then the new ones
+    assert stopped_at >= 2 and len((run_dir / "metrics.csv").read_text().splitlines()) == 1 + 5
+    panel.select([0])
+    assert not panel.resume_button.isEnabled()  # a completed run has nothing left to resume
+
+
+def test_plots_redraw_on_their_cadence_and_at_once_on_pause(qtbot, make_dock):
+    from nodetrainer.training.events import Progress, Started
+    from ui.training.cadence import PLOT_INTERVAL_S
+    from ui.training.plots import LivePlots
+    from ui.training.worker import Update
+
+    class Clock:
+        now = 10.0
+
+        def __call__(self):
+            return self.now
+
+    clock = Clock()
+    plots = LivePlots(clock=clock)
+    qtbot.addWidget(plots)
+    plots.apply(Update(started=Started(3, 10, "cpu", "fp32", None)))
+    qtbot.waitUntil(lambda: plots.redraws == 1)  # the first points are drawn at once
+    plots.apply(Update(progress=[Progress(1, 5, 10, 1.0, 100.0, 1.0, 1e-3)]))
+    assert plots._redraw_timer.isActive() and plots.redraws == 1  # the next waits for the cadence
+    assert plots._redraw_timer.interval() == round(PLOT_INTERVAL_S * 1000)
+    clock.now += PLOT_INTERVAL_S
+    qtbot.waitUntil(lambda: plots.redraws == 2)
+    assert plots.point_counts()["loss_step"] == 1
+
+    dock, w, _ = make_dock()
+    w.plots.apply(Update(progress=[Progress(1, 5, 10, 1.0, 100.0, 1.0, 1e-3)]))
+    before = w.plots.redraws
+    w._state_changed("paused")  # a pause shows what arrived now, whatever the cadence says
+    assert w.plots.redraws == before + 1

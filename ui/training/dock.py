@@ -77,6 +77,8 @@ class TrainingWidget(QWidget):
         self._started: Any = None
         self._snapshot_time = ""
         self._edited_since_start = False
+        self._run_is_current = False  # the last run's badges and messages describe the graph as it is
+        self._history: list[dict[str, Any]] = []  # metrics.csv rows of a run being resumed
         self._last_epoch: Any = None
 
         self.data_panel = DataPanel(graph, apply_section)
@@ -115,6 +117,8 @@ class TrainingWidget(QWidget):
         self.controls.savePlotsClicked.connect(self._save_plots_dialog)
         self.controls.nodeClicked.connect(self.focusNodeRequested)
         self.header.splitChosen.connect(self.show_result_split)
+        self.header.resumeClicked.connect(lambda: self.run_dir and self.resume_run(self.run_dir))
+        self.runs_panel.resumeRequested.connect(self.resume_run)
         self.data_panel.nodeProblem.connect(self._data_problem)
         self.runs_panel.openGraphRequested.connect(self.openGraphRequested)
         self.set_graph(graph)
@@ -134,11 +138,24 @@ class TrainingWidget(QWidget):
     def _on_graph_event(self, event: Any) -> None:
         if event.kind == "replaced" or (event.kind == "settings_changed" and event.other == "name"):
             self.runs_panel.set_source(self.runs_dir, self.graph.name)
-        if self.worker.busy and event.kind != "moved" and not self._edited_since_start:
+        if event.kind == "moved":
+            return
+        if not self.worker.busy:
+            self._last_run_is_stale()
+        elif not self._edited_since_start:
             self._edited_since_start = True
             self.controls.set_snapshot_note(
                 f"The graph was edited after this run started (snapshot of {self._snapshot_time}). "
                 "The running model is unaffected; train again to use the edits.", emphasis=True)
+
+    def _last_run_is_stale(self) -> None:
+        """The graph changed since the last run: its node badges go (they may name nodes that changed or no
+        longer exist) and its messages are shown greyed, as from the last run."""
+        if not self._run_is_current:
+            return
+        self._run_is_current = False
+        self._clear_flags("training")
+        self.controls.mark_messages_stale()
 
     def refresh_runs(self) -> None:
         """Re-reads the runs folder (e.g. after Save As moved the graph file, and with it `runs_dir`)."""
@@ -166,6 +183,37 @@ class TrainingWidget(QWidget):
         """Starts training a snapshot of the graph; False when a run is already going."""
         if self.worker.busy:
             return False
+        self._begin_run()
+        self.controls.set_snapshot_note(
+            f"Training a snapshot of the graph taken at {self._snapshot_time}: edits made now do not change this "
+            "run; they apply to the next one.")
+        self.worker.start(self.graph, overrides, runs_dir=self.runs_dir)
+        return True
+
+    def resume_run(self, run_dir: str | Path) -> bool:
+        """Continues a stopped run from its last.pt, in its own folder, with the graph it trained; its earlier
+        epochs are drawn first. False when a run is already going or the folder's graph cannot be read."""
+        from nodetrainer.errors import NodeTrainerError
+        from nodetrainer.graphfile import load_graph
+        from nodetrainer.training.history import read_metrics
+
+        if self.worker.busy:
+            return False
+        run_dir = Path(run_dir)
+        try:
+            graph = load_graph(run_dir / "graph.yaml")
+        except NodeTrainerError as exc:
+            self._show_outcome(describe_problem("Could not resume", str(exc.problems[0]) if exc.problems else str(exc)))
+            return False
+        self._begin_run()
+        self._history = read_metrics(run_dir)
+        self.controls.set_snapshot_note(f"Resuming run {run_dir.name} with the graph it trained (its graph.yaml).")
+        self.worker.start(graph, resume_dir=run_dir)
+        return True
+
+    def _begin_run(self) -> None:
+        """Clears what the last run showed."""
+        self._history: list[dict[str, Any]] = []
         self._clear_flags("training")
         self.controls.clear_messages()
         self.plots.reset()
@@ -175,13 +223,9 @@ class TrainingWidget(QWidget):
         self.run_dir = None
         self._started = self._last_epoch = self._best_epoch = None
         self._edited_since_start = False
+        self._run_is_current = True
         self._snapshot_time = time.strftime("%H:%M:%S")
         self.controls.set_status("Preparing…")
-        self.controls.set_snapshot_note(
-            f"Training a snapshot of the graph taken at {self._snapshot_time}: edits made now do not change this "
-            "run; they apply to the next one.")
-        self.worker.start(self.graph, overrides, runs_dir=self.runs_dir)
-        return True
 
     def pause(self) -> None:
         self.worker.pause()
@@ -257,6 +301,8 @@ class TrainingWidget(QWidget):
             self.header.show_live("the first epoch is under way")
         if update.started is not None:
             self._started = update.started
+            if self._history:  # a resumed run: its earlier epochs first, on an x axis from the start
+                self.plots.add_history(self._history)
         self.plots.apply(update)
         last = update.last_progress
         if last is not None and self._started is not None and self.worker.state in ("running", "paused"):
@@ -364,6 +410,8 @@ class TrainingWidget(QWidget):
                 c.add_message(problem.message, "error", problem.node)
                 if problem.node:
                     self._flag("training", problem.node, "error", problem.message)
+        if self._edited_since_start:
+            self._last_run_is_stale()
         self.runs_panel.refresh()
         self.runEnded.emit(done.result)
 

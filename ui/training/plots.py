@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+
+from nodetrainer.training.events import EpochEnded
 
 from .cadence import PLOT_INTERVAL_S, Cadence, Clock
 from .outcome import metric_label
@@ -257,6 +260,7 @@ class LivePlots(QWidget):
         self.train_samples = int(train_samples)
         self.cadence.reset()
         self._x_first = 0.0
+        self._has_history = False
         self.lr.setLogMode(False, False)
         for plot in (self.loss, self.metrics, self.lr, self.grads, self.speed):
             plot.enableAutoRange(x=True, y=True)
@@ -302,7 +306,8 @@ class LivePlots(QWidget):
         """Adds the points of one worker Update and redraws what changed."""
         if update.started is not None:
             self.steps_per_epoch = max(1, update.started.steps_per_epoch)
-            self.set_epoch_range(update.started.start_epoch - 1, update.started.total_epochs)
+            first = 0 if self._has_history else update.started.start_epoch - 1
+            self.set_epoch_range(first, update.started.total_epochs)
         spe = self.steps_per_epoch
         for p in update.progress:
             x = p.epoch - 1 + p.step / spe
@@ -343,6 +348,20 @@ class LivePlots(QWidget):
             for node, value in g.grad_norms.items():
                 self._grad_curve(node).add(x, value)
         self.schedule_redraw()
+
+    def add_history(self, rows: list[dict[str, Any]]) -> None:
+        """The earlier epochs of a resumed run (its metrics.csv rows), drawn before the new ones arrive."""
+        epochs = []
+        for row in rows:
+            if not isinstance(row.get("epoch"), (int, float)):
+                continue
+            metrics = {k: float(v) for k, v in row.items()
+                       if k not in ("epoch", "lr", "seconds") and isinstance(v, (int, float))}
+            lr, seconds = row.get("lr"), row.get("seconds")
+            epochs.append(EpochEnded(int(row["epoch"]), metrics, float(lr) if isinstance(lr, (int, float)) else math.nan,
+                                     float(seconds) if isinstance(seconds, (int, float)) else 0.0))
+        self._has_history = bool(epochs)
+        self.apply(SimpleNamespace(started=None, progress=[], epochs=epochs, grads=[]))
 
     def set_epoch_range(self, first: float, last: float) -> None:
         """Fixes the x axes to the run's epochs: they never change while it trains (cheap repaints)."""

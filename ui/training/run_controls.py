@@ -11,7 +11,7 @@ import math
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QSizePolicy, QStyle, QVBoxLayout, QWidget)
 
@@ -20,6 +20,7 @@ LEVEL_ICONS = {"error": QStyle.StandardPixmap.SP_MessageBoxCritical,
                "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
                "info": QStyle.StandardPixmap.SP_MessageBoxInformation}
 PROGRESS_RANGE = 1000
+STALE_PREFIX = "from the last run · "
 PREPARING_TICK_MS = 200  # while a run is prepared, the bar counts the seconds it has waited
 
 
@@ -178,6 +179,15 @@ class RunControls(QWidget):
         self.messages.addItem(item)
         self.messages.show()
         self.messages.scrollToBottom()
+
+    def mark_messages_stale(self) -> None:
+        """The graph changed since the run: its messages stay readable, greyed and marked as from the last run."""
+        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+        for i in range(self.messages.count()):
+            item = self.messages.item(i)
+            if not item.text().startswith(STALE_PREFIX):
+                item.setText(STALE_PREFIX + item.text())
+            item.setForeground(grey)
 
     def message_texts(self) -> list[str]:
         return [self.messages.item(i).text() for i in range(self.messages.count())]

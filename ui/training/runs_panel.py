@@ -28,6 +28,11 @@ REASON_COLORS = {"completed": "#2ca02c", "early_stopped": "#2ca02c", "stopped": 
                  "failed": "#d62728"}
 
 
+def can_resume(run: RunInfo) -> bool:
+    """A run stopped before its end (by the user, or a process that died: no summary) with a last.pt."""
+    return run.resumable and run.stop_reason in ("stopped", None)
+
+
 def _when(started: datetime) -> str:
     """Time of day for today's runs, else the date and time."""
     return started.strftime("%H:%M:%S") if started.date() == datetime.now().date() else started.strftime("%m-%d %H:%M")
@@ -35,6 +40,7 @@ def _when(started: datetime) -> str:
 
 class RunsPanel(QWidget):
     openGraphRequested = Signal(object)  # Path of the run's graph.yaml
+    resumeRequested = Signal(object)  # Path of a stopped run's folder, to continue it
     selectionChanged = Signal(list)  # list[RunInfo]
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -64,6 +70,10 @@ class RunsPanel(QWidget):
         self.open_button.setToolTip("Open the exact graph file this run trained (its graph.yaml)")
         self.open_button.clicked.connect(self.open_selected)
         self.open_button.setEnabled(False)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the selected run, stopped before its last epoch, from its last.pt")
+        self.resume_button.clicked.connect(self.resume_selected)
+        self.resume_button.setEnabled(False)
         self.metric = QComboBox()
         self.metric.setToolTip("What the overlay plots")
         self.metric.addItem("loss", "loss")
@@ -71,6 +81,7 @@ class RunsPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(refresh)
         buttons.addWidget(self.open_button)
+        buttons.addWidget(self.resume_button)
         buttons.addStretch(1)
         buttons.addWidget(QLabel("plot"))
         buttons.addWidget(self.metric)
@@ -163,6 +174,7 @@ class RunsPanel(QWidget):
     def _selection_changed(self) -> None:
         runs = self.selected_runs()
         self.open_button.setEnabled(len(runs) == 1)
+        self.resume_button.setEnabled(len(runs) == 1 and can_resume(runs[0]))
         self._plot_selected()
         self.selectionChanged.emit(runs)
 
@@ -193,6 +205,11 @@ class RunsPanel(QWidget):
                     name = run.label if prefix == "val_" or not column(rows, "val_" + what)[0] else f"{run.label} (train)"
                     self.plot.plot(xs, ys, pen=pg.mkPen(c, width=2, style=style),
                                    name=name if prefix == "val_" or name.endswith("(train)") else None)
+
+    def resume_selected(self) -> None:
+        runs = self.selected_runs()
+        if len(runs) == 1 and can_resume(runs[0]):
+            self.resumeRequested.emit(runs[0].path)
 
     def open_selected(self) -> None:
         runs = self.selected_runs()

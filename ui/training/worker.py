@@ -175,9 +175,10 @@ def _stop_all_threads() -> None:
 
 class _TrainingThread(QThread):
     def __init__(self, worker: "TrainingWorker", snapshot: Any, overrides: dict[str, Any] | None,
-                 runs_dir: Path | None, data_dir: Path | None, predict: bool) -> None:
+                 runs_dir: Path | None, data_dir: Path | None, predict: bool, resume_dir: Path | None = None) -> None:
         super().__init__()
         self.worker = worker
+        self.resume_dir = resume_dir
         self.snapshot = snapshot
         self.overrides = overrides
         self.runs_dir = runs_dir
@@ -196,14 +197,18 @@ class _TrainingThread(QThread):
                 worker._session.stop()
 
     def run(self) -> None:  # the training thread
-        from nodetrainer.training.run import prepare
+        from nodetrainer.training.run import prepare, resume
 
         inbox, worker = self.worker._inbox, self.worker
         restore_threads = _leave_a_core(self._device()) if worker.leave_core_for_ui else None
+        on_phase = lambda text: inbox.push(Phase(text))  # noqa: E731
         try:
             try:
-                session = prepare(self.snapshot, self.overrides, runs_dir=self.runs_dir, options=worker.options,
-                                  data_dir=self.data_dir, on_phase=lambda text: inbox.push(Phase(text)))
+                if self.resume_dir is not None:
+                    session = resume(self.resume_dir, self.overrides, options=worker.options, on_phase=on_phase)
+                else:
+                    session = prepare(self.snapshot, self.overrides, runs_dir=self.runs_dir, options=worker.options,
+                                      data_dir=self.data_dir, on_phase=on_phase)
             except NodeTrainerError as exc:
                 inbox.push(Done(None, list(exc.problems)))
                 return
@@ -330,8 +335,9 @@ class TrainingWorker(QObject):
 
     # -- commands (GUI thread) ----------------------------------------------------------
     def start(self, graph: Any, overrides: dict[str, Any] | None = None, runs_dir: str | Path | None = None,
-              data_dir: str | Path | None = None, predict: bool = True) -> Any:
-        """Trains a snapshot of `graph` (returned); `runs_dir=None` writes no run folder."""
+              data_dir: str | Path | None = None, predict: bool = True, resume_dir: str | Path | None = None) -> Any:
+        """Trains a snapshot of `graph` (returned); `runs_dir=None` writes no run folder. With `resume_dir`,
+        continues that run folder from its last.pt instead (`graph` is then the graph the run trained)."""
         if self.busy:
             raise RuntimeError("a run is already in progress")
         self.snapshot = graph.copy()
@@ -339,7 +345,8 @@ class TrainingWorker(QObject):
         self._pending_pause = self._pending_stop = self._shutting_down = False
         self._inbox.take()
         self._thread = _TrainingThread(self, self.snapshot, overrides, Path(runs_dir) if runs_dir else None,
-                                       Path(data_dir) if data_dir else None, predict)
+                                       Path(data_dir) if data_dir else None, predict,
+                                       Path(resume_dir) if resume_dir else None)
         self._thread.finished.connect(self._on_thread_finished, Qt.ConnectionType.QueuedConnection)
         self._set_state("preparing")
         self._thread.start()
