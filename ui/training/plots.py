@@ -50,6 +50,7 @@ LOG_RATIO = 30.0
 AXIS_WIDTH = 54  # pixels for the y axis labels  # the learning-rate axis turns logarithmic once the rate spans this factor
 MAX_POINTS = 4000  # per series before it halves its resolution
 MAX_LABELLED_CLASSES = 20
+PANEL_WIDTH = 300  # the preferred width of every panel: columns split the space equally
 WIDE_RATIO = 2.0  # wider than this many times its height (a dock under the editor): 3 columns x 2 rows
 
 
@@ -148,8 +149,9 @@ class _Curve:
 def _legend_below(plot: pg.PlotItem, fg: QColor) -> pg.LegendItem:
     """A legend in its own row under the plot's x axis: it never covers a curve, and the plot's new curves
     (named ones) join it."""
-    legend = pg.LegendItem(offset=None, labelTextSize="8pt", labelTextColor=fg, colCount=4, horSpacing=14,
+    legend = pg.LegendItem(offset=None, labelTextSize="8pt", labelTextColor=fg, colCount=3, horSpacing=4,
                            verSpacing=-8)
+    legend.setMinimumWidth(0)  # a long legend is clipped rather than widening its column
     plot.layout.addItem(legend, 4, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
     plot.legend = legend
     return legend
@@ -228,6 +230,9 @@ class LivePlots(QWidget):
             layout.removeItem(plot)
         for i, plot in enumerate(self.panels):
             layout.addItem(plot, row=i // columns, col=i % columns)
+        grid = layout.layout
+        for col in range(3):  # equal columns, whatever their legends hold (see _plot: one preferred width)
+            grid.setColumnStretchFactor(col, 1 if col < columns else 0)
 
     def _colors(self) -> tuple[QColor, QColor]:
         pal = self.palette()
@@ -235,6 +240,7 @@ class LivePlots(QWidget):
 
     def _plot(self, row: int, col: int, title: str, fg: QColor, log: bool = False, xlabel: str = "epoch") -> pg.PlotItem:
         plot = self.view.addPlot(row=row, col=col, axisItems={"left": _LogAxis("left")} if log else None)
+        plot.setPreferredWidth(PANEL_WIDTH)  # every panel alike, so columns share the width equally
         plot.setTitle(title, color=fg.name(), size="9pt")
         plot.showGrid(x=False, y=False)  # a grid makes every axis repaint with every curve (see _sticky_y)
         font = QFont()
@@ -268,13 +274,13 @@ class LivePlots(QWidget):
             if plot.legend is not None:
                 plot.legend.clear()
         self.step_raw = _Curve(self.loss, None, _pen(TRAIN_COLOR, 1, alpha=70))
-        self.step_smooth = _Curve(self.loss, "train (per step, smoothed)", _pen(TRAIN_COLOR, 2))
-        self.epoch_train = _Curve(self.loss, "train (epoch)", _pen(TRAIN_COLOR, 1.5, Qt.PenStyle.DashLine), "o",
+        self.step_smooth = _Curve(self.loss, "train, smoothed", _pen(TRAIN_COLOR, 2))
+        self.epoch_train = _Curve(self.loss, "train epoch", _pen(TRAIN_COLOR, 1.5, Qt.PenStyle.DashLine), "o",
                                   brush=TRAIN_COLOR)
-        self.epoch_val = _Curve(self.loss, "validation (epoch)", _pen(VAL_COLOR, 2), "o", brush=VAL_COLOR)
+        self.epoch_val = _Curve(self.loss, "validation", _pen(VAL_COLOR, 2), "o", brush=VAL_COLOR)
         self.lr_curve = _Curve(self.lr, None, _pen(PALETTE[2], 2), positive=True)
-        self.speed_curve = _Curve(self.speed, "within epochs", _pen(PALETTE[4], 2), positive=True)
-        self.speed_epoch = _Curve(self.speed, "per epoch (with validation)", _pen(PALETTE[4], 1.5, Qt.PenStyle.DashLine),
+        self.speed_curve = _Curve(self.speed, "during epochs", _pen(PALETTE[4], 2), positive=True)
+        self.speed_epoch = _Curve(self.speed, "epoch incl. validation", _pen(PALETTE[4], 1.5, Qt.PenStyle.DashLine),
                                   "o", brush=PALETTE[4], positive=True)
         self.metric_curves: dict[str, _Curve] = {}
         self.grad_curves: dict[str, _Curve] = {}
@@ -294,12 +300,23 @@ class LivePlots(QWidget):
             self.metric_curves[key] = curve
         return curve
 
-    def _grad_curve(self, node: str) -> _Curve:
-        curve = self.grad_curves.get(node)
-        if curve is None:
-            curve = _Curve(self.grads, node, _pen(color(len(self.grad_curves)), 1.5), positive=True)
-            self.grad_curves[node] = curve
-        return curve
+    def _grad_curves_for(self, nodes: list[str]) -> None:
+        """Curves for the layers of the first gradient report, in the network's order. Up to ten layers get
+        their own colours and names in the legend; more are coloured by depth (first to last along a colour
+        map), and the legend names the first and the last, so a gradient that vanishes in early layers or
+        explodes in late ones reads at a glance."""
+        new = [n for n in nodes if n not in self.grad_curves]
+        if not new:
+            return
+        count = len(self.grad_curves) + len(new)
+        by_depth = count > len(PALETTE)
+        cmap = pg.colormap.get("viridis") if by_depth else None
+        for node in new:
+            i = len(self.grad_curves)
+            c = cmap.map(i / max(1, count - 1), mode="qcolor").name() if cmap is not None else color(i)
+            named = not by_depth or i in (0, count - 1)
+            label = node if not by_depth else f"{node} ({'first' if i == 0 else 'last'} of {count} layers)"
+            self.grad_curves[node] = _Curve(self.grads, label if named else None, _pen(c, 1.5), positive=True)
 
     # -- feeding ---------------------------------------------------------------------------
     def apply(self, update: Any) -> None:
@@ -345,8 +362,9 @@ class LivePlots(QWidget):
                 self.speed_epoch.add(x, self.train_samples / e.seconds)
         for g in update.grads:
             x = g.step / spe
+            self._grad_curves_for(list(g.grad_norms))
             for node, value in g.grad_norms.items():
-                self._grad_curve(node).add(x, value)
+                self.grad_curves[node].add(x, value)
         self.schedule_redraw()
 
     def add_history(self, rows: list[dict[str, Any]]) -> None:
