@@ -9,6 +9,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 
+WARMUP_AFTER_MS = 1500  # after the window has shown and the first paint is done
+
+
 def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     if files:
         window.open_path(Path(files[0]), ask=False)
     window.show()
+    from .training import warmup
+    QTimer.singleShot(WARMUP_AFTER_MS, warmup.start)  # the first Train then starts in a fraction of a second
     if not files:
         QTimer.singleShot(0, window.offer_recovery)
     else:

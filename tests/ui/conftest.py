@@ -29,4 +29,5 @@ def window(qtbot, tmp_path, monkeypatch):
     yield win
     win.doc.undo_stack.setClean()
     win.autosave.timer.stop()
+    assert win.training_dock.request_shutdown(30)  # no run and no data loading left running into later tests
 
