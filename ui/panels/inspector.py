@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QPlainT
                                QVBoxLayout, QWidget)
 
 from nodetrainer.graph import GraphEvent
-from nodetrainer.graphfile import NAME_RE
 from nodetrainer.schema import Param
 
 from .. import theme
@@ -127,16 +126,8 @@ class Inspector(QScrollArea):
 
     def _set_name(self, value: str | None) -> None:
         assert self.form is not None
-        text = (value or "").strip()
-        if text == self.doc.graph.name:
-            self.form.set_problem("name", "")
-            return
-        if not NAME_RE.match(text):
-            self.form.set_problem(
-                "name", "up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit")
-            return
-        self.form.set_problem("name", "")
-        self.doc.undo_stack.push(cmd.SetSection(self.doc.graph, "name", self.doc.graph.name, text))
+        problem = self.doc.set_name((value or "").strip())
+        self.form.set_problem("name", problem or "")
 
     def _set_description(self, edit: QPlainTextEdit) -> None:
         text = edit.toPlainText()
