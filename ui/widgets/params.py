@@ -3,8 +3,9 @@
 `editor_for(param)` picks the widget from the parameter's kind:
 
 - choice → `ChoiceEdit` (a combo box; a value the file holds that is not offered stays visible),
-- int, int_or_null → `IntEdit` (a spin box bounded by the range; an unset required, null or
-  default-less int shows "required", "none" or "default" at the bottom of the range),
+- int, int_or_null → `IntEdit` (a spin box whose arrows stay in the range; any integer may be typed,
+  and `Param.check` decides when editing ends. An unset required, null or default-less int shows
+  "required", "none" or "default", one step below the range),
 - bool → `BoolEdit` (a check box),
 - float, floats, ints, size, padding, str → `TextEdit`: typed text (`1e-3`; lists as `a, b`;
   `same` for padding) checked by `Param.check` when editing ends. Empty text means the default,
@@ -13,8 +14,13 @@
 Every editor has the parameter's doc, range and default as its tooltip, emits `edited(value)` only
 for a user's edit (`set_value` never echoes; `None` means "the default") and shows a refused value
 one way, `set_problem(message)`: a red frame, the reason as the tooltip and, in a `ParamForm`, the
-reason under the field. A `TextEdit` refuses what `Param.check` refuses by itself and emits nothing;
-a caller that refuses a value (the document, a rename) reports it with `ParamForm.set_problem`.
+reason under the field. A refused value stays as typed (`-5` is not turned into 5). A `TextEdit` or
+`IntEdit` refuses what `Param.check` refuses by itself and emits nothing; a caller that refuses a
+value (the document, a rename) reports it with `ParamForm.set_problem` while handling `edited`.
+
+Undo belongs to the document once a value is committed: Ctrl+Z (and redo) in a field that shows the
+value it holds goes on to the window's undo action. In a field with typing not yet committed, or
+showing a refused value, Ctrl+Z first brings back the value held.
 
 `ParamForm` lays out editors in declaration order (label, field, hidden reason row) and reports
 `edited(key, value)`; `set_values` shows a section or a node's parameters without echoing, a value
@@ -25,15 +31,16 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtGui import QFont, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox,
+                               QWidget)
 
 from nodetrainer.schema import Param
 
 from .. import theme
 
-INT_LIMIT = 2**31 - 2  # QSpinBox holds 32-bit ints; one below the range is kept for "required"/"none"
+INT_LIMIT = 2**31 - 2  # QSpinBox holds 32-bit ints; the lowest one is kept for "required"/"none"/"default"
 EXAMPLES = {"ints": "e.g. 1, 8, 8", "floats": "e.g. 0.9, 0.999", "float": "e.g. 0.5"}
 
 
@@ -75,11 +82,16 @@ def placeholder(param: Param) -> str:
 class _Editor:
     """What every editor shares: its `Param`, the tooltip and `set_problem`.
 
-    The concrete classes declare `edited = Signal(object)` and `problemChanged = Signal(str)`.
+    The concrete classes declare `edited = Signal(object)` and `problemChanged = Signal(str)`. Editors of
+    typed values (`TextEdit`, `IntEdit`) also keep the value their receiver holds (`_held`), so that a
+    refusal leaves it alone and undo knows whether the field has anything of its own to undo.
     """
 
     param: Param
     _problem = ""
+    _held: Any = None
+    _sending = False
+    _before: Any = None
 
     def _setup(self, param: Param) -> None:
         self.param = param
@@ -95,7 +107,10 @@ class _Editor:
         return self._problem
 
     def set_problem(self, message: str) -> None:
-        """Marks the shown value refused (`message`: why) or, with "", fine again."""
+        """Marks the shown value refused (`message`: why) or, with "", fine again. A refusal while the
+        editor sends `edited` (the receiver's) keeps the value held before."""
+        if message and self._sending:
+            self._held = self._before
         if message == self._problem:
             return
         self._problem = message
@@ -103,6 +118,44 @@ class _Editor:
         self.setStyleSheet(frame if message else "")
         self.setToolTip(message or describe(self.param))
         self.problemChanged.emit(message)
+
+    def _send(self, value: Any) -> None:
+        """Emits `edited(value)` for a value the editor's own check accepted; the receiver may refuse it."""
+        self._before, self._held, self._sending = self._held, value, True
+        _Editor.set_problem(self, "")
+        try:
+            self.edited.emit(value)
+        finally:
+            self._sending = False
+
+    # -- undo: the field's own, or the document's ------------------------------------------
+    def pending(self) -> bool:
+        """Whether the field shows something other than the value held: typing not yet committed, or a
+        refused value."""
+        return False
+
+    def revert(self) -> None:
+        """Shows the value held again (dropping a refused value)."""
+        self.set_value(self._held)
+
+    def _undo_event(self, event: QEvent) -> bool:
+        """Handles the undo and redo keys: True when `event` was one of them (the caller then returns True).
+        A field with nothing pending lets them through to the window's actions (the document's undo);
+        otherwise undo drops what the field shows (typing, or a refused value) for the value held."""
+        if event.type() not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) or not isinstance(event, QKeyEvent):
+            return False
+        undo = event.matches(QKeySequence.StandardKey.Undo)
+        if not undo and not event.matches(QKeySequence.StandardKey.Redo):
+            return False
+        if not self.pending():
+            event.ignore()  # not the field's: the window's undo/redo action takes it
+            return True
+        if not undo:
+            return False  # the line edit's own redo
+        event.accept()
+        if event.type() == QEvent.Type.KeyPress:
+            self.revert()
+        return True
 
 
 class ChoiceEdit(QComboBox, _Editor):
@@ -145,6 +198,13 @@ class ChoiceEdit(QComboBox, _Editor):
 
 
 class IntEdit(QSpinBox, _Editor):
+    """An integer: the arrows and the wheel stay within the parameter's range, while any integer can be
+    typed; `Param.check` decides when editing ends, and a refused number stays as typed, in red.
+
+    "No value" (an unset required int, null, or "the default" where the default is not a number) is the
+    spin box's lowest value, shown as "required", "none" or "default", one arrow step below the range.
+    """
+
     edited = Signal(object)
     problemChanged = Signal(str)
 
@@ -153,20 +213,53 @@ class IntEdit(QSpinBox, _Editor):
         self._setup(param)
         lo = -INT_LIMIT if param.lo is None else math.floor(param.lo) + 1 if param.lo_open else math.ceil(param.lo)
         hi = INT_LIMIT if param.hi is None else math.ceil(param.hi) - 1 if param.hi_open else math.floor(param.hi)
-        lo, hi = max(lo, -INT_LIMIT), min(hi, INT_LIMIT)
+        self.lo, self.hi = max(lo, -INT_LIMIT), min(hi, INT_LIMIT)  # where the arrows go
         self.special = ("none" if param.kind == "int_or_null" else "required" if param.required
                         else "default" if param.default is None else "")
-        if self.special:  # one below the range stands for "no value"
-            lo -= 1
+        self.setRange(-INT_LIMIT - 1, INT_LIMIT)  # anything typed stays visible; the lowest means "no value"
+        if self.special:
             self.setSpecialValueText(self.special)
-        self.setRange(lo, hi)
+        self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToPreviousValue)
         self.setKeyboardTracking(False)
         self.setAccelerated(True)
         self.set_value(None)  # the default
-        self.valueChanged.connect(lambda v: self.edited.emit(self._of(v)))
+        self.valueChanged.connect(self._commit)
 
     def _of(self, shown: int) -> int | None:
-        return None if self.special and shown == self.minimum() else int(shown)
+        return None if shown == self.minimum() else int(shown)
+
+    def _commit(self, shown: int) -> None:
+        value = self._of(shown)
+        if value is not None or self.param.required:  # "required" typed in: refused, as nothing
+            try:
+                value = self.param.check(value)
+            except ValueError as exc:
+                _Editor.set_problem(self, str(exc))
+                return
+        if value != self._held or self._problem:
+            self._send(value)
+
+    def stepBy(self, steps: int) -> None:
+        """Arrows, Page keys and the wheel: within the range, and to "none"/"default" below it."""
+        shown = super().value()
+        choosable_none = bool(self.special) and not self.param.required
+        if shown == self.minimum():
+            target = self.lo + steps - 1 if steps > 0 else shown
+        else:
+            target = min(max(shown + steps, self.lo), self.hi)
+            if shown + steps < self.lo and choosable_none and shown <= self.lo:
+                target = self.minimum()
+        self.setValue(target)
+
+    def stepEnabled(self) -> QAbstractSpinBox.StepEnabledFlag:
+        shown = super().value()
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        if shown == self.minimum() or shown < self.hi:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        if shown != self.minimum() and (shown > self.lo or (shown == self.lo and self.special
+                                                              and not self.param.required)):
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        return flags
 
     def set_value(self, value: Any) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
@@ -175,10 +268,22 @@ class IntEdit(QSpinBox, _Editor):
         self.blockSignals(True)
         self.setValue(value)
         self.blockSignals(False)
+        self._held = self._of(value)
         self.set_problem("")
 
     def value(self) -> int | None:
-        return self._of(super().value())
+        """The value held (a refused number shown in red is not it)."""
+        return self._held
+
+    def _text_of(self, value: int | None) -> str:
+        return self.specialValueText() if value is None and self.special else self.textFromValue(
+            self.minimum() if value is None else value)
+
+    def pending(self) -> bool:
+        return bool(self._problem) or self.lineEdit().text() != self._text_of(self._held)
+
+    def event(self, event: QEvent) -> bool:
+        return True if self._undo_event(event) else super().event(event)
 
 
 class BoolEdit(QCheckBox, _Editor):
@@ -207,12 +312,11 @@ class TextEdit(QLineEdit, _Editor):
 
     edited = Signal(object)
     problemChanged = Signal(str)
-    _FORGOTTEN = object()
 
     def __init__(self, param: Param) -> None:
         super().__init__()
         self._setup(param)
-        self._value: Any = None
+        self._held = None
         self.setPlaceholderText(placeholder(param))
         self.editingFinished.connect(self._commit)
 
@@ -243,25 +347,30 @@ class TextEdit(QLineEdit, _Editor):
         except ValueError as exc:
             _Editor.set_problem(self, str(exc))
             return
-        _Editor.set_problem(self, "")
-        if value != self._value:
-            self._value = value
-            self.edited.emit(value)
-
-    def set_problem(self, message: str) -> None:
-        if message:  # refused by the receiver: the same text, entered again, is sent again
-            self._value = self._FORGOTTEN
-        super().set_problem(message)
+        if value != self._held or self._problem:  # a value refused before is sent again: the receiver decides
+            self._send(value)
 
     def set_value(self, value: Any) -> None:
-        self._value = value
+        self._held = value
         text = fmt(value)
         if text != self.text():
             self.setText(text)
         self.set_problem("")
 
     def value(self) -> Any:
-        return None if self._value is self._FORGOTTEN else self._value
+        """The value held (a refused text shown in red is not it)."""
+        return self._held
+
+    def pending(self) -> bool:
+        if self._problem:
+            return True
+        try:
+            return self.parse(self.text()) != self._held
+        except ValueError:
+            return True
+
+    def event(self, event: QEvent) -> bool:
+        return True if self._undo_event(event) else super().event(event)
 
 
 def _token(text: str) -> Any:
