@@ -32,7 +32,7 @@ import math
 from typing import Any, Iterable
 
 from PySide6.QtCore import QEvent, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QKeySequence
+from PySide6.QtGui import QFont, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox,
                                QWidget)
 
@@ -114,10 +114,15 @@ class _Editor:
         if message == self._problem:
             return
         self._problem = message
-        frame = f"{type(self).__mro__[1].__name__} {{ border: 1px solid {theme.current().error.name()}; }}"
-        self.setStyleSheet(frame if message else "")
+        self._mark(bool(message))
         self.setToolTip(message or describe(self.param))
         self.problemChanged.emit(message)
+
+    def _mark(self, refused: bool) -> None:
+        """Shows the value as refused (a red frame and red text) or not."""
+        error = theme.current().error.name()
+        widget = type(self).__mro__[1].__name__
+        self.setStyleSheet(f"{widget} {{ border: 1px solid {error}; color: {error}; }}" if refused else "")
 
     def _send(self, value: Any) -> None:
         """Emits `edited(value)` for a value the editor's own check accepted; the receiver may refuse it."""
@@ -224,6 +229,22 @@ class IntEdit(QSpinBox, _Editor):
         self.setAccelerated(True)
         self.set_value(None)  # the default
         self.valueChanged.connect(self._commit)
+
+    def _mark(self, refused: bool) -> None:
+        """Red text, and a red frame painted over the native one (a style sheet would drop the arrows)."""
+        palette = self.lineEdit().palette()
+        palette.setColor(QPalette.ColorRole.Text, theme.current().error if refused else self.palette().color(
+            QPalette.ColorRole.Text))
+        self.lineEdit().setPalette(palette)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._problem:
+            painter = QPainter(self)
+            painter.setPen(QPen(theme.current().error, 1))
+            painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+            painter.end()
 
     def _of(self, shown: int) -> int | None:
         return None if shown == self.minimum() else int(shown)
