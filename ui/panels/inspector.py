@@ -6,8 +6,10 @@ check boxes for flags, and text fields for numbers and tuples (`1e-3`, `3`,
 `3, 5`, `same`, `1, 8, 8`). Docs are the tooltips; a value the file sets is
 bold. Every change goes through `Document.set_param` (checked by the schema,
 undoable; consecutive changes of one field merge into one undo step); a refused
-value is marked red with the reason under its field. The id field renames with
-validation. With nothing selected the inspector edits the graph's name and
+value stays as typed, in red, with the reason under its field. Ctrl+Z after a
+committed edit undoes the document's step, also with the focus still in the
+field. The id field renames with validation (`Document.rename`). With nothing
+selected the inspector edits the graph's name (`Document.set_name`) and
 description.
 """
 from __future__ import annotations
