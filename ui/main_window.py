@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
                                QToolBar, QWidget)
 
@@ -35,6 +35,7 @@ from .editor import commands as cmd
 from .editor.items import NODE_H, NODE_W, fmt_count
 from .editor.scene import GraphScene
 from .editor.view import GraphView
+from .icons import icon
 from .panels.code import CodeView
 from .panels.inspector import Inspector
 from .panels.palette import Palette
@@ -45,16 +46,10 @@ from .training import TrainingDock
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "graphs"
-ICONS = ROOT / "resources" / "icons"
 MAX_RECENT = 8
 TRAINING_HEIGHT = 0.5  # share of the window's height the Training panel gets when raised (if it has less)
 TRAINING_MIN_HEIGHT = 200  # the bottom docks may be this low while Problems or Summary is shown
 FILE_FILTER = "NodeTrainer graphs (*.yaml *.yml);;All files (*)"
-
-
-def icon(name: str) -> QIcon:
-    path = ICONS / f"{name}.svg"
-    return QIcon(str(path)) if path.exists() else QIcon()
 
 
 class MainWindow(QMainWindow):

@@ -86,3 +86,28 @@ def test_select_all_then_delete_is_one_undo_step(window):
     assert window.doc.graph.nodes == {} and "12 nodes" not in window.validity.text()
     window.act_undo.trigger()
     assert len(window.doc.graph.nodes) == count and not window.doc.problems
+
+
+def _ink(button, dark: bool) -> int:
+    """How light the icon's strongest stroke is: the lightest pixel on a dark bar, the darkest on a light one."""
+    image = button.grab().toImage()
+    values = [image.pixelColor(x, y).lightness() for x in range(image.width()) for y in range(image.height())]
+    return max(values) if dark else min(values)
+
+
+def test_enabled_toolbar_icons_stand_out_and_disabled_ones_recede_in_both_themes(window):
+    from PySide6.QtWidgets import QToolBar
+
+    bar = window.findChild(QToolBar, "main_toolbar")
+    undo, new = bar.widgetForAction(window.act_undo), bar.widgetForAction(window.act_new)
+    for mode, dark in (("dark", True), ("light", False)):
+        window.set_theme(mode)
+        window.doc.undo_stack.clear()
+        QApplication.processEvents()  # the palette reaches the toolbar
+        assert not window.act_undo.isEnabled() and window.act_new.isEnabled()
+        disabled, enabled = _ink(undo, dark), _ink(new, dark)
+        assert (enabled > disabled + 60) if dark else (enabled < disabled - 60), (mode, enabled, disabled)
+        window.open_path(EXAMPLE)
+        window.act_layout.trigger()  # something to undo: the same button, now enabled, stands out
+        assert window.act_undo.isEnabled()
+        assert (_ink(undo, dark) > disabled + 60) if dark else (_ink(undo, dark) < disabled - 60), mode
