@@ -1,7 +1,7 @@
 """The inspector: editors generated from the selected node's parameter schema.
 
 The editors come from `ui.widgets.params` (the one place a `Param` becomes a
-widget): spin boxes bounded by the schema's range, combo boxes for choices,
+widget): spin boxes whose arrows keep to the schema's range, combo boxes for choices,
 check boxes for flags, and text fields for numbers and tuples (`1e-3`, `3`,
 `3, 5`, `same`, `1, 8, 8`). Docs are the tooltips; a value the file sets is
 bold. Every change goes through `Document.set_param` (checked by the schema,
