@@ -111,3 +111,26 @@ def test_enabled_toolbar_icons_stand_out_and_disabled_ones_recede_in_both_themes
         window.act_layout.trigger()  # something to undo: the same button, now enabled, stands out
         assert window.act_undo.isEnabled()
         assert (_ink(undo, dark) > disabled + 60) if dark else (_ink(undo, dark) < disabled - 60), mode
+
+
+def test_the_code_view_wraps_long_lines_or_scrolls_sideways_but_cuts_none(window):
+    window.open_path(EXAMPLE)
+    window.doc.rename("conv1", "a_rather_long_convolution_name_for_the_first_stage")
+    window.code_dock.raise_()
+    code = window.code
+    long_line = max(code.text().splitlines(), key=len)
+    assert "a_rather_long_convolution_name_for_the_first_stage = nn.Conv2d" in long_line
+    editor = code.editor
+    QApplication.processEvents()
+    width = editor.viewport().width()
+    assert code.wrap.isChecked()  # by default: wrapped within the view, nothing to scroll sideways to
+    assert editor.document().size().width() <= width and editor.horizontalScrollBar().maximum() == 0
+    block = editor.document().findBlock(code.text().index(long_line))
+    assert block.layout().lineCount() > 1
+    first, second = block.layout().lineAt(0), block.layout().lineAt(1)
+    assert second.x() > first.x()  # a continuation is indented deeper than the line it continues
+    code.wrap.setChecked(False)  # unwrapped: the whole line is there to scroll to
+    QApplication.processEvents()
+    assert block.layout().lineCount() == 1 and editor.horizontalScrollBar().maximum() > 0
+    assert editor.document().size().width() - width <= editor.horizontalScrollBar().maximum() + 1
+    assert code.text() == export_python(window.doc.graph)  # the text itself is never changed
