@@ -30,6 +30,37 @@ def test_code_view_is_the_export_text_and_export_writes_it(window, tmp_path):
     assert "Cannot export" in window.statusBar().currentMessage()
 
 
+def _export_asking(window, target: Path) -> str:
+    """Exports, answering the file dialog with `target`; returns the path the dialog suggested."""
+    asked = []
+    window.ask_save_path = lambda _title, suggestion, _filter: asked.append(suggestion) or str(target)
+    assert window.export_python()
+    return asked[0]
+
+
+def test_export_suggests_the_graph_s_folder_and_names_the_class_after_the_graph(window, tmp_path):
+    from nodetrainer.graphfile import read_graph
+
+    graph, _ = read_graph(EXAMPLE.read_text(), None)
+    graph.name = "untitled"  # a newcomer's graph, never renamed, saved as mnist_cnn.yaml
+    window.doc.load(graph, None)
+    window.doc.save(tmp_path / "mnist_cnn.yaml")
+    target = tmp_path / "out.py"
+    assert _export_asking(window, target) == str(tmp_path / "mnist_cnn.py")
+    text = target.read_text()
+    assert "class MnistCnn(nn.Module)" in text and "Untitled" not in text
+    window.code_dock.raise_()
+    assert window.code.text() == text  # the Code view shows what Export writes
+
+    # an unsaved graph, after opening an example: its own name, and not the app's examples folder
+    window.open_path(EXAMPLE)
+    window.doc.load(window.doc.graph.copy(), None)
+    window.doc.set_name("my net")
+    suggestion = Path(_export_asking(window, tmp_path / "net.py"))
+    assert suggestion.name == "my_net.py" and suggestion.parent == Path.home()
+    assert "class MyNet(nn.Module)" in (tmp_path / "net.py").read_text()
+
+
 def test_themes_switch_the_palette_and_the_canvas(window):
     from ui import theme
 

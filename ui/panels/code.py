@@ -26,6 +26,27 @@ from ..document import Document
 from .lazy import RefreshWhenVisible
 
 
+NEW_GRAPH_NAME = "untitled"  # the name ui.document gives a new graph
+
+
+def export_name(doc: Document) -> str:
+    """What the exported class is named after: the graph's name, or, while a graph saved to a file still
+    has a new graph's name, the file's name (`mnist_cnn.yaml` exports `class MnistCnn`, not `Untitled`)."""
+    name = doc.graph.name
+    if name == NEW_GRAPH_NAME and doc.path is not None:
+        return doc.path.stem
+    return name
+
+
+def export_source(doc: Document) -> str:
+    """The module that Export as Python writes and the Code view shows (GraphError while invalid)."""
+    graph, name = doc.graph, export_name(doc)
+    if name != graph.name:
+        graph = graph.copy()
+        graph.name = name
+    return export_python(graph)
+
+
 def _fmt(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
     f = QTextCharFormat()
     f.setForeground(QColor(color))
@@ -121,7 +142,7 @@ class CodeView(RefreshWhenVisible, QWidget):
         problems = self.doc.problems
         if not problems:
             try:
-                return export_python(self.doc.graph)
+                return export_source(self.doc)
             except GraphError as exc:
                 problems = exc.problems
         lines = ["# The graph is not valid yet, so there is no code to show.",
