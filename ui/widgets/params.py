@@ -163,7 +163,33 @@ class _Editor:
         return True
 
 
-class ChoiceEdit(QComboBox, _Editor):
+class _PaintedMark:
+    """The refused look for spin and combo boxes, which a style sheet would strip of their native arrows:
+    red text through the palette and a red frame painted over the native one."""
+
+    _problem = ""
+
+    def _mark(self, refused: bool) -> None:
+        for widget in (self, getattr(self, "lineEdit", lambda: None)()):
+            if widget is None:
+                continue
+            palette = QPalette()  # resolves nothing: everything inherited again
+            if refused:
+                for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+                    palette.setColor(role, theme.current().error)
+            widget.setPalette(palette)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._problem:
+            painter = QPainter(self)
+            painter.setPen(QPen(theme.current().error, 1))
+            painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+            painter.end()
+
+
+class ChoiceEdit(_PaintedMark, QComboBox, _Editor):
     edited = Signal(object)
     problemChanged = Signal(str)
 
@@ -202,7 +228,7 @@ class ChoiceEdit(QComboBox, _Editor):
         return self.currentData()
 
 
-class IntEdit(QSpinBox, _Editor):
+class IntEdit(_PaintedMark, QSpinBox, _Editor):
     """An integer: the arrows and the wheel stay within the parameter's range, while any integer can be
     typed; `Param.check` decides when editing ends, and a refused number stays as typed, in red.
 
@@ -229,22 +255,6 @@ class IntEdit(QSpinBox, _Editor):
         self.setAccelerated(True)
         self.set_value(None)  # the default
         self.valueChanged.connect(self._commit)
-
-    def _mark(self, refused: bool) -> None:
-        """Red text, and a red frame painted over the native one (a style sheet would drop the arrows)."""
-        palette = self.lineEdit().palette()
-        palette.setColor(QPalette.ColorRole.Text, theme.current().error if refused else self.palette().color(
-            QPalette.ColorRole.Text))
-        self.lineEdit().setPalette(palette)
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if self._problem:
-            painter = QPainter(self)
-            painter.setPen(QPen(theme.current().error, 1))
-            painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
-            painter.end()
 
     def _of(self, shown: int) -> int | None:
         return None if shown == self.minimum() else int(shown)
