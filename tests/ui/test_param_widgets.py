@@ -89,6 +89,29 @@ def test_a_refused_int_stays_as_typed_in_red_with_the_reason(form, qtbot):
     assert units.text() == "0" and edits[-1] == ("units", 0)
 
 
+def test_text_that_is_no_integer_is_refused_as_typed_also_when_focus_leaves(form, qtbot):
+    f, edits = form
+    epochs, units, lr = f.editors["epochs"], f.editors["units"], f.editors["lr"]
+    type_into_spin_box(qtbot, epochs, "2.5")  # not 25: the point is kept
+    assert epochs.text() == "2.5" and f.errors["epochs"].text().endswith("got 2.5")
+    epochs.setFocus()
+    epochs.lineEdit().selectAll()
+    qtbot.keyClicks(epochs, "-7")
+    lr.setFocus()  # leaving the field ends the edit too, and keeps what was typed
+    assert epochs.text() == "-7" and f.errors["epochs"].text().endswith("got -7") and edits == []
+    epochs.setFocus()
+    epochs.lineEdit().selectAll()
+    qtbot.keyClick(epochs, Qt.Key.Key_Delete)
+    qtbot.keyClick(epochs, Qt.Key.Key_Return)  # empty: the default, as in a text field
+    assert epochs.text() == "20" and not f.errors["epochs"].isVisibleTo(f)
+    units.setFocus()
+    units.lineEdit().selectAll()
+    qtbot.keyClick(units, Qt.Key.Key_Delete)
+    qtbot.keyClick(units, Qt.Key.Key_Return)  # a required value left empty: here "nothing" is the truth
+    assert units.text() == "" and f.errors["units"].text() == "'units' must be an integer, got nothing"
+    assert edits == []
+
+
 def test_undo_keys_in_a_field_undo_the_typing_a_refusal_or_else_reach_the_window(form, qtbot):
     from PySide6.QtGui import QAction, QKeySequence
     f, edits = form

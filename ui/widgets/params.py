@@ -29,10 +29,12 @@ the file sets in bold.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterable
 
-from PySide6.QtCore import QEvent, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import (QFocusEvent, QFont, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QPen,
+                           QValidator)
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox,
                                QWidget)
 
@@ -41,6 +43,7 @@ from nodetrainer.schema import Param
 from .. import theme
 
 INT_LIMIT = 2**31 - 2  # QSpinBox holds 32-bit ints; the lowest one is kept for "required"/"none"/"default"
+_NUMBERISH = re.compile(r"\s*[+\-]?[0-9.eE+\-\s]*")  # what someone typing a number may have typed so far
 EXAMPLES = {"ints": "e.g. 1, 8, 8", "floats": "e.g. 0.9, 0.999", "float": "e.g. 0.5"}
 
 
@@ -92,6 +95,7 @@ class _Editor:
     _held: Any = None
     _sending = False
     _before: Any = None
+    _own_refusal = False
 
     def _setup(self, param: Param) -> None:
         self.param = param
@@ -111,6 +115,7 @@ class _Editor:
         editor sends `edited` (the receiver's) keeps the value held before."""
         if message and self._sending:
             self._held = self._before
+        self._own_refusal = False
         if message == self._problem:
             return
         self._problem = message
@@ -123,6 +128,19 @@ class _Editor:
         error = theme.current().error.name()
         widget = type(self).__mro__[1].__name__
         self.setStyleSheet(f"{widget} {{ border: 1px solid {error}; color: {error}; }}" if refused else "")
+
+    def _refuse(self, message: str) -> None:
+        """The editor's own refusal (`Param.check`'s): the receiver never sees the value."""
+        _Editor.set_problem(self, message)
+        self._own_refusal = True
+
+    def _decide(self, value: Any) -> None:
+        """A value the editor's check accepted: sent when it is new, or when the receiver refused the last
+        one (it decides again); the value held, typed back over the editor's own refusal, just clears it."""
+        if value != self._held or (self._problem and not self._own_refusal):
+            self._send(value)
+        else:
+            _Editor.set_problem(self, "")
 
     def _send(self, value: Any) -> None:
         """Emits `edited(value)` for a value the editor's own check accepted; the receiver may refuse it."""
@@ -166,8 +184,6 @@ class _Editor:
 class _PaintedMark:
     """The refused look for spin and combo boxes, which a style sheet would strip of their native arrows:
     red text through the palette and a red frame painted over the native one."""
-
-    _problem = ""
 
     def _mark(self, refused: bool) -> None:
         for widget in (self, getattr(self, "lineEdit", lambda: None)()):
@@ -238,6 +254,7 @@ class IntEdit(_PaintedMark, QSpinBox, _Editor):
 
     edited = Signal(object)
     problemChanged = Signal(str)
+    _decided = False
 
     def __init__(self, param: Param) -> None:
         super().__init__()
@@ -260,15 +277,15 @@ class IntEdit(_PaintedMark, QSpinBox, _Editor):
         return None if shown == self.minimum() else int(shown)
 
     def _commit(self, shown: int) -> None:
+        self._decided = True
         value = self._of(shown)
         if value is not None or self.param.required:  # "required" typed in: refused, as nothing
             try:
                 value = self.param.check(value)
             except ValueError as exc:
-                _Editor.set_problem(self, str(exc))
+                self._refuse(str(exc))
                 return
-        if value != self._held or self._problem:
-            self._send(value)
+        self._decide(value)
 
     def stepBy(self, steps: int) -> None:
         """Arrows, Page keys and the wheel: within the range, and to "none"/"default" below it."""
@@ -313,8 +330,51 @@ class IntEdit(_PaintedMark, QSpinBox, _Editor):
     def pending(self) -> bool:
         return bool(self._problem) or self.lineEdit().text() != self._text_of(self._held)
 
+    # -- text that is not an integer (2.5, 1e3, a lone "-"): refused as typed too -----------------
+    def validate(self, text: str, pos: int) -> object:
+        state, text, pos = super().validate(text, pos)
+        if state == QValidator.State.Invalid and _NUMBERISH.fullmatch(text):
+            state = QValidator.State.Intermediate  # kept as typed; refused when editing ends
+        return state, text, pos
+
+    def _finish_typing(self) -> bool:
+        """Editing ends on text the spin box cannot take: empty text is "no value" (the default) unless
+        a value is required; anything else is refused as typed. True when the text was such."""
+        text = self.lineEdit().text()
+        if QSpinBox.validate(self, text, 0)[0] == QValidator.State.Acceptable:
+            return False
+        empty = not text.strip()
+        if empty and not self.param.required:  # no value: "none"/"default", or the default number
+            self.setValue(self.minimum() if self.special else self.param.default)
+            return True
+        try:
+            self.param.check(None if empty else _token(text))
+            problem = f"'{self.param.name}' must be an integer, got {text.strip()!r}"
+        except ValueError as exc:
+            problem = str(exc)
+        self.lineEdit().setText(text)
+        self._refuse(problem)
+        return True
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        typed = self.lineEdit().text()
+        taken = QSpinBox.validate(self, typed, 0)[0] == QValidator.State.Acceptable
+        self._decided = False
+        super().focusOutEvent(event)  # puts the last value back where the text is not a number it holds
+        if not taken:
+            self.lineEdit().setText(typed)
+            self._finish_typing()
+        elif self._problem and not self._decided:  # the number it already held, shown refused: decide again
+            self._commit(super().value())
+
     def event(self, event: QEvent) -> bool:
-        return True if self._undo_event(event) else super().event(event)
+        if self._undo_event(event):
+            return True
+        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._finish_typing()):
+            event.accept()
+            return True
+        return super().event(event)
 
 
 class BoolEdit(QCheckBox, _Editor):
@@ -376,10 +436,9 @@ class TextEdit(QLineEdit, _Editor):
         try:
             value = self.parse(self.text())
         except ValueError as exc:
-            _Editor.set_problem(self, str(exc))
+            self._refuse(str(exc))
             return
-        if value != self._held or self._problem:  # a value refused before is sent again: the receiver decides
-            self._send(value)
+        self._decide(value)
 
     def set_value(self, value: Any) -> None:
         self._held = value
