@@ -3,7 +3,9 @@
 The mode is "system" (follow the platform's colour scheme, and change with it),
 "light" or "dark". `current()` is the `Theme` the canvas paints with; `changed`
 fires after a switch so views repaint. Node colours come from the layer
-category, so a new layer type is coloured without touching the UI.
+category, so a new layer type is coloured without touching the UI. Toolbar
+icons are painted in `icon` / `icon_disabled` (`ui.icons`), so an enabled icon
+stands out from the bar and a disabled one recedes, in either theme.
 """
 from __future__ import annotations
 
