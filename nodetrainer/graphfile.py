@@ -36,6 +36,14 @@ TOP_KEYS = ("nodetrainer", "name", "description", "nodes", "edges", "data", "tra
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
 
+def name_problem(name: Any) -> str | None:
+    """Why `name` cannot be a graph's name (it names run folders and the exported class), or None."""
+    if isinstance(name, str) and NAME_RE.fullmatch(name):
+        return None
+    return (f"'name' must be up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit; "
+            f"got {name!r}")
+
+
 class _Refused(Exception):
     def __init__(self, line: int, message: str):
         super().__init__(message)
@@ -178,9 +186,8 @@ def _build(raw: dict[str, Any], reader: _Reader) -> tuple[Graph | None, list[Pro
     if name is None:
         problem("missing 'name' (a short name used for run folders and the exported class)", 1)
         name = "untitled"
-    elif not isinstance(name, str) or not NAME_RE.match(name):
-        problem(f"'name' must be up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit; "
-                f"got {name!r}", at("name"))
+    elif (why := name_problem(name)) is not None:
+        problem(why, at("name"))
         name = "untitled"
     graph = Graph(name)
     graph.path = Path(reader.file) if reader.file else None

@@ -21,7 +21,7 @@ from nodetrainer.autolayout import layered_layout, layout_missing
 from nodetrainer.errors import GraphError, Problem
 from nodetrainer.fragments import Fragment, copy_fragment, parse_fragment
 from nodetrainer.graph import Graph, GraphEvent, id_problem
-from nodetrainer.graphfile import dump_graph, read_graph, save_graph
+from nodetrainer.graphfile import dump_graph, name_problem, read_graph, save_graph
 from nodetrainer.layers import REGISTRY
 from nodetrainer.summary import Summary, summarize
 from nodetrainer.templates import id_stem, starter_params, template_fragment
@@ -308,6 +308,16 @@ class Document(QObject):
         if problem:
             return problem
         self._push(cmd.Rename(self.graph, old, new))
+        return None
+
+    def set_name(self, name: str) -> str | None:
+        """Rename the graph (the core's rule: `graphfile.name_problem`); returns why not when refused."""
+        if name == self.graph.name:
+            return None
+        problem = name_problem(name)
+        if problem:
+            return problem
+        self._push(cmd.SetSection(self.graph, "name", self.graph.name, name))
         return None
 
     def move(self, positions: dict[str, tuple[float, float]], text: str = "") -> None:

@@ -21,12 +21,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
                                QToolBar, QWidget)
 
 from nodetrainer.errors import GraphError
-from nodetrainer.export import export_python
 from nodetrainer.graphfile import atomic_write_text
 
 from . import theme
@@ -35,7 +34,8 @@ from .editor import commands as cmd
 from .editor.items import NODE_H, NODE_W, fmt_count
 from .editor.scene import GraphScene
 from .editor.view import GraphView
-from .panels.code import CodeView
+from .icons import icon
+from .panels.code import CodeView, export_name, export_source
 from .panels.inspector import Inspector
 from .panels.palette import Palette
 from .panels.problems import ProblemsPanel
@@ -45,16 +45,10 @@ from .training import TrainingDock
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "graphs"
-ICONS = ROOT / "resources" / "icons"
 MAX_RECENT = 8
 TRAINING_HEIGHT = 0.5  # share of the window's height the Training panel gets when raised (if it has less)
 TRAINING_MIN_HEIGHT = 200  # the bottom docks may be this low while Problems or Summary is shown
 FILE_FILTER = "NodeTrainer graphs (*.yaml *.yml);;All files (*)"
-
-
-def icon(name: str) -> QIcon:
-    path = ICONS / f"{name}.svg"
-    return QIcon(str(path)) if path.exists() else QIcon()
 
 
 class MainWindow(QMainWindow):
@@ -598,15 +592,14 @@ class MainWindow(QMainWindow):
 
     def export_python(self) -> bool:
         try:
-            text = export_python(self.doc.graph)
+            text = export_source(self.doc)
         except GraphError as exc:
             self.problems_dock.raise_()
             self.show_refusal(f"Cannot export: the graph has {len(exc.problems)} problem"
                               f"{'s' * (len(exc.problems) != 1)}; see the Problems panel")
             return False
-        stem = (self.doc.path.stem if self.doc.path else self.doc.graph.name).replace(" ", "_").replace("-", "_")
-        path = self.ask_save_path("Export as Python", str(Path(self._dialog_dir()) / f"{stem}.py"),
-                                  "Python files (*.py)")
+        stem = (self.doc.path.stem if self.doc.path else export_name(self.doc)).replace(" ", "_").replace("-", "_")
+        path = self.ask_save_path("Export as Python", str(self._export_dir() / f"{stem}.py"), "Python files (*.py)")
         if not path:
             return False
         try:
@@ -616,6 +609,16 @@ class MainWindow(QMainWindow):
             return False
         self.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
         return True
+
+    def _export_dir(self) -> Path:
+        """Where Export suggests writing: the graph's folder; for an unsaved graph the last folder used;
+        never the app's own folder or its examples (then the home folder)."""
+        last = self.settings.value("last_dir")
+        app_folders = {ROOT.resolve(), EXAMPLES.resolve()}
+        for folder in (self.doc.path.parent if self.doc.path else None, Path(last) if isinstance(last, str) else None):
+            if folder is not None and folder.is_dir() and folder.resolve() not in app_folders:
+                return folder
+        return Path.home()
 
     # -- recent files ---------------------------------------------------------------------------
     def recent_files(self) -> list[str]:

@@ -3,7 +3,9 @@
 The mode is "system" (follow the platform's colour scheme, and change with it),
 "light" or "dark". `current()` is the `Theme` the canvas paints with; `changed`
 fires after a switch so views repaint. Node colours come from the layer
-category, so a new layer type is coloured without touching the UI.
+category, so a new layer type is coloured without touching the UI. Toolbar
+icons are painted in `icon` / `icon_disabled` (`ui.icons`), so an enabled icon
+stands out from the bar and a disabled one recedes, in either theme.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ class Theme:
     accent: QColor
     error: QColor
     categories: dict[str, QColor]
+    icon: QColor  # toolbar icons: enabled ones stand out from the bar, disabled ones recede into it
+    icon_disabled: QColor
 
     def category(self, name: str) -> QColor:
         return self.categories.get(name, self.muted)
@@ -47,6 +51,7 @@ LIGHT = Theme(
     categories={"io": _c("#1f9d74"), "layers": _c("#3570c9"), "activations": _c("#e08a1e"),
                 "normalization": _c("#8a4fc4"), "reshape": _c("#6f7f8f"), "merge": _c("#c2417d"),
                 "templates": _c("#4a8f9c")},
+    icon=_c("#4a5361"), icon_disabled=_c("#b9bfc8"),
 )
 
 DARK = Theme(
@@ -57,6 +62,7 @@ DARK = Theme(
     categories={"io": _c("#35c192"), "layers": _c("#5b94ea"), "activations": _c("#f2a03d"),
                 "normalization": _c("#a877dd"), "reshape": _c("#93a2b2"), "merge": _c("#e0619c"),
                 "templates": _c("#63b3c2")},
+    icon=_c("#d5dae2"), icon_disabled=_c("#555c67"),
 )
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from nodetrainer.schema import Param
 
@@ -45,16 +46,97 @@ def test_a_float_refuses_out_of_range_text_with_the_reason_and_emits_nothing(for
     assert edits[-1] == ("lr", None)
 
 
-def test_an_int_spin_box_has_the_param_s_range(form):
+def test_an_int_spin_box_s_arrows_stay_in_the_param_s_range(form, qtbot):
     f, edits = form
     epochs, units = f.editors["epochs"], f.editors["units"]
-    assert (epochs.minimum(), epochs.maximum()) == (1, 1000)
-    assert units.specialValueText() == "required" and units.value() is None  # below the range: unset
+    assert units.text() == "required" and units.value() is None  # unset: shown, not a number
+    epochs.set_value(999)
+    for _ in range(3):
+        qtbot.keyClick(epochs, Qt.Key.Key_Up)
+    assert epochs.text() == "1000" and edits == [("epochs", 1000)]  # the arrows stop at the top
+    epochs.set_value(2)
+    for _ in range(3):
+        qtbot.keyClick(epochs, Qt.Key.Key_Down)
+    assert epochs.text() == "1" and edits[-1] == ("epochs", 1)
     epochs.setValue(7)
-    assert edits == [("epochs", 7)]
+    assert edits[-1] == ("epochs", 7)
     assert f.labels["units"].text() == "units *"
 
 
+def type_into_spin_box(qtbot, box, text: str) -> None:
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, text)
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+
+
+def test_a_refused_int_stays_as_typed_in_red_with_the_reason(form, qtbot):
+    f, edits = form
+    units, epochs = f.editors["units"], f.editors["epochs"]
+    type_into_spin_box(qtbot, epochs, "-5")
+    assert epochs.text() == "-5"  # not 5: the sign is kept
+    assert f.errors["epochs"].text() == "'epochs' must be >= 1 and <= 1000, got -5"
+    assert f.errors["epochs"].isVisibleTo(f) and epochs.lineEdit().palette().text().color().name() == "#d93636"
+    assert edits == [] and epochs.value() == 20  # nothing sent; the value held is still the default
+    type_into_spin_box(qtbot, epochs, "0")
+    assert epochs.text() == "0" and f.errors["epochs"].text().endswith("got 0")  # not "got nothing"
+    type_into_spin_box(qtbot, epochs, "5000")
+    assert epochs.text() == "5000" and f.errors["epochs"].text().endswith("got 5000")
+    type_into_spin_box(qtbot, epochs, "12")
+    assert edits == [("epochs", 12)] and not f.errors["epochs"].isVisibleTo(f)
+    assert epochs.lineEdit().palette().text().color().name() != "#d93636"
+    type_into_spin_box(qtbot, units, "0")  # no range: 0 is a number like any other, not "required"
+    assert units.text() == "0" and edits[-1] == ("units", 0)
+
+
+def test_text_that_is_no_integer_is_refused_as_typed_also_when_focus_leaves(form, qtbot):
+    f, edits = form
+    epochs, units, lr = f.editors["epochs"], f.editors["units"], f.editors["lr"]
+    type_into_spin_box(qtbot, epochs, "2.5")  # not 25: the point is kept
+    assert epochs.text() == "2.5" and f.errors["epochs"].text().endswith("got 2.5")
+    epochs.setFocus()
+    epochs.lineEdit().selectAll()
+    qtbot.keyClicks(epochs, "-7")
+    lr.setFocus()  # leaving the field ends the edit too, and keeps what was typed
+    assert epochs.text() == "-7" and f.errors["epochs"].text().endswith("got -7") and edits == []
+    epochs.setFocus()
+    epochs.lineEdit().selectAll()
+    qtbot.keyClick(epochs, Qt.Key.Key_Delete)
+    qtbot.keyClick(epochs, Qt.Key.Key_Return)  # empty: the default, as in a text field
+    assert epochs.text() == "20" and not f.errors["epochs"].isVisibleTo(f)
+    units.setFocus()
+    units.lineEdit().selectAll()
+    qtbot.keyClick(units, Qt.Key.Key_Delete)
+    qtbot.keyClick(units, Qt.Key.Key_Return)  # a required value left empty: here "nothing" is the truth
+    assert units.text() == "" and f.errors["units"].text() == "'units' must be an integer, got nothing"
+    assert edits == []
+
+
+def test_undo_keys_in_a_field_undo_the_typing_a_refusal_or_else_reach_the_window(form, qtbot):
+    from PySide6.QtGui import QAction, QKeySequence
+    f, edits = form
+    undone = []
+    action = QAction("Undo", f)
+    action.setShortcut(QKeySequence.StandardKey.Undo)
+    action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    action.triggered.connect(lambda: undone.append(True))
+    f.addAction(action)
+    epochs, lr = f.editors["epochs"], f.editors["lr"]
+    type_into_spin_box(qtbot, epochs, "12")
+    qtbot.keyClick(epochs, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert undone == [True] and epochs.text() == "12"  # committed: the window's undo takes the key
+    type_into_spin_box(qtbot, epochs, "-3")
+    qtbot.keyClick(epochs, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert undone == [True] and epochs.text() == "12" and not f.errors["epochs"].isVisibleTo(f)  # refusal dropped
+    lr.setFocus()
+    qtbot.keyClicks(lr, "0.5")
+    qtbot.keyClick(lr, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert undone == [True] and lr.text() == ""  # typing not committed yet: the field drops it
+    lr.setText("0.5")
+    qtbot.keyClick(lr, Qt.Key.Key_Return)
+    assert edits[-1] == ("lr", 0.5)
+    qtbot.keyClick(lr, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert undone == [True, True]
 def test_a_choice_shows_the_choices(form):
     f, edits = form
     loss = f.editors["loss"]
@@ -100,4 +182,4 @@ def test_a_value_refused_by_the_receiver_is_shown_and_sent_again(form):
     f.show_only(["epochs"])  # a hidden row hides its reason too
     assert not f.errors["loss"].isVisibleTo(f)
     f.show_only(list(f.editors))
-    assert f.errors["loss"].isVisibleTo(f) and "d93636" in f.editors["loss"].styleSheet()
+    assert f.errors["loss"].isVisibleTo(f) and f.editors["loss"].palette().buttonText().color().name() == "#d93636"

@@ -4,14 +4,19 @@ The text comes from `nodetrainer.export.export_python`, refreshed shortly after
 each edit while the view is visible. While the graph is invalid the view says so
 and lists the problems as comments. Python is highlighted by a small
 QSyntaxHighlighter (keywords, strings, numbers, comments, `self`).
+
+No line is cut at the edge of a narrow dock: long lines wrap (by default), each
+continuation indented one step deeper than the line it continues, or, with "Wrap
+long lines" unticked, the view scrolls sideways.
 """
 from __future__ import annotations
 
 import keyword
 import re
 
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QSyntaxHighlighter, QTextCharFormat
-from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtGui import (QColor, QFont, QFontDatabase, QFontMetricsF, QSyntaxHighlighter, QTextBlockFormat,
+                           QTextCharFormat, QTextCursor, QTextOption)
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QTextEdit, QVBoxLayout, QWidget
 
 from nodetrainer.errors import GraphError
 from nodetrainer.export import export_python
@@ -19,6 +24,27 @@ from nodetrainer.export import export_python
 from .. import theme
 from ..document import Document
 from .lazy import RefreshWhenVisible
+
+
+NEW_GRAPH_NAME = "untitled"  # the name ui.document gives a new graph
+
+
+def export_name(doc: Document) -> str:
+    """What the exported class is named after: the graph's name, or, while a graph saved to a file still
+    has a new graph's name, the file's name (`mnist_cnn.yaml` exports `class MnistCnn`, not `Untitled`)."""
+    name = doc.graph.name
+    if name == NEW_GRAPH_NAME and doc.path is not None:
+        return doc.path.stem
+    return name
+
+
+def export_source(doc: Document) -> str:
+    """The module that Export as Python writes and the Code view shows (GraphError while invalid)."""
+    graph, name = doc.graph, export_name(doc)
+    if name != graph.name:
+        graph = graph.copy()
+        graph.name = name
+    return export_python(graph)
 
 
 def _fmt(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
@@ -87,14 +113,26 @@ class CodeView(RefreshWhenVisible, QWidget):
         self.doc = document
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.editor = QPlainTextEdit(self)
+        layout.setSpacing(2)
+        self.editor = QTextEdit(self)
         self.editor.setReadOnly(True)
-        self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.editor.setAcceptRichText(False)
+        self.editor.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setFamily("DejaVu Sans Mono")
         font.setStyleHint(QFont.StyleHint.Monospace)
         self.editor.setFont(font)
+        self.wrap = QCheckBox("Wrap long lines")
+        self.wrap.setObjectName("code_wrap")
+        self.wrap.setToolTip("Wrap lines at the edge of the view (continuations indented), or scroll sideways")
+        self.wrap.toggled.connect(self.set_wrap)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 2, 6, 0)
+        bar.addStretch(1)
+        bar.addWidget(self.wrap)
+        layout.addLayout(bar)
         layout.addWidget(self.editor)
+        self.wrap.setChecked(True)
         self.highlighter = PythonHighlighter(self.editor.document())
         self.follow(document.validated, 300)
         theme.manager().changed.connect(self.highlighter.set_theme)
@@ -104,7 +142,7 @@ class CodeView(RefreshWhenVisible, QWidget):
         problems = self.doc.problems
         if not problems:
             try:
-                return export_python(self.doc.graph)
+                return export_source(self.doc)
             except GraphError as exc:
                 problems = exc.problems
         lines = ["# The graph is not valid yet, so there is no code to show.",
@@ -112,13 +150,38 @@ class CodeView(RefreshWhenVisible, QWidget):
         lines += [f"#   - {p.node + ': ' if p.node else ''}{p.message}" for p in problems]
         return "\n".join(lines) + "\n"
 
+    def set_wrap(self, on: bool) -> None:
+        """Wrap long lines at the view's edge, or (off) keep them whole and scroll sideways."""
+        mode = QTextEdit.LineWrapMode
+        self.editor.setLineWrapMode(mode.WidgetWidth if on else mode.NoWrap)
+        if self.wrap.isChecked() != on:
+            self.wrap.setChecked(on)
+
     def refresh(self) -> None:
         text = self.code()
         if text != self.editor.toPlainText():
             bar = self.editor.verticalScrollBar()
             keep = bar.value()
             self.editor.setPlainText(text)
+            self._hang_continuations()
             bar.setValue(keep)
+
+    def _hang_continuations(self) -> None:
+        """Indents each line's wrapped continuations one step (4 columns) deeper than the line itself."""
+        column = QFontMetricsF(self.editor.font()).horizontalAdvance(" ")
+        cursor = QTextCursor(self.editor.document())
+        cursor.beginEditBlock()
+        block = self.editor.document().begin()
+        while block.isValid():
+            text = block.text()
+            depth = (len(text) - len(text.lstrip(" ")) + 4) * column
+            fmt = QTextBlockFormat(block.blockFormat())
+            fmt.setLeftMargin(depth)
+            fmt.setTextIndent(-depth)
+            cursor.setPosition(block.position())
+            cursor.setBlockFormat(fmt)
+            block = block.next()
+        cursor.endEditBlock()
 
     def text(self) -> str:
         self.refresh_if_stale()

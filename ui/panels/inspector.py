@@ -1,13 +1,15 @@
 """The inspector: editors generated from the selected node's parameter schema.
 
 The editors come from `ui.widgets.params` (the one place a `Param` becomes a
-widget): spin boxes bounded by the schema's range, combo boxes for choices,
+widget): spin boxes whose arrows keep to the schema's range, combo boxes for choices,
 check boxes for flags, and text fields for numbers and tuples (`1e-3`, `3`,
 `3, 5`, `same`, `1, 8, 8`). Docs are the tooltips; a value the file sets is
 bold. Every change goes through `Document.set_param` (checked by the schema,
 undoable; consecutive changes of one field merge into one undo step); a refused
-value is marked red with the reason under its field. The id field renames with
-validation. With nothing selected the inspector edits the graph's name and
+value stays as typed, in red, with the reason under its field. Ctrl+Z after a
+committed edit undoes the document's step, also with the focus still in the
+field. The id field renames with validation (`Document.rename`). With nothing
+selected the inspector edits the graph's name (`Document.set_name`) and
 description.
 """
 from __future__ import annotations
@@ -19,7 +21,6 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QPlainT
                                QVBoxLayout, QWidget)
 
 from nodetrainer.graph import GraphEvent
-from nodetrainer.graphfile import NAME_RE
 from nodetrainer.schema import Param
 
 from .. import theme
@@ -127,16 +128,8 @@ class Inspector(QScrollArea):
 
     def _set_name(self, value: str | None) -> None:
         assert self.form is not None
-        text = (value or "").strip()
-        if text == self.doc.graph.name:
-            self.form.set_problem("name", "")
-            return
-        if not NAME_RE.match(text):
-            self.form.set_problem(
-                "name", "up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit")
-            return
-        self.form.set_problem("name", "")
-        self.doc.undo_stack.push(cmd.SetSection(self.doc.graph, "name", self.doc.graph.name, text))
+        problem = self.doc.set_name((value or "").strip())
+        self.form.set_problem("name", problem or "")
 
     def _set_description(self, edit: QPlainTextEdit) -> None:
         text = edit.toPlainText()

@@ -3,8 +3,9 @@
 `editor_for(param)` picks the widget from the parameter's kind:
 
 - choice → `ChoiceEdit` (a combo box; a value the file holds that is not offered stays visible),
-- int, int_or_null → `IntEdit` (a spin box bounded by the range; an unset required, null or
-  default-less int shows "required", "none" or "default" at the bottom of the range),
+- int, int_or_null → `IntEdit` (a spin box whose arrows stay in the range; any integer may be typed,
+  and `Param.check` decides when editing ends. An unset required, null or default-less int shows
+  "required", "none" or "default", one step below the range),
 - bool → `BoolEdit` (a check box),
 - float, floats, ints, size, padding, str → `TextEdit`: typed text (`1e-3`; lists as `a, b`;
   `same` for padding) checked by `Param.check` when editing ends. Empty text means the default,
@@ -13,8 +14,13 @@
 Every editor has the parameter's doc, range and default as its tooltip, emits `edited(value)` only
 for a user's edit (`set_value` never echoes; `None` means "the default") and shows a refused value
 one way, `set_problem(message)`: a red frame, the reason as the tooltip and, in a `ParamForm`, the
-reason under the field. A `TextEdit` refuses what `Param.check` refuses by itself and emits nothing;
-a caller that refuses a value (the document, a rename) reports it with `ParamForm.set_problem`.
+reason under the field. A refused value stays as typed (`-5` is not turned into 5). A `TextEdit` or
+`IntEdit` refuses what `Param.check` refuses by itself and emits nothing; a caller that refuses a
+value (the document, a rename) reports it with `ParamForm.set_problem` while handling `edited`.
+
+Undo belongs to the document once a value is committed: Ctrl+Z (and redo) in a field that shows the
+value it holds goes on to the window's undo action. In a field with typing not yet committed, or
+showing a refused value, Ctrl+Z first brings back the value held.
 
 `ParamForm` lays out editors in declaration order (label, field, hidden reason row) and reports
 `edited(key, value)`; `set_values` shows a section or a node's parameters without echoing, a value
@@ -23,17 +29,21 @@ the file sets in bold.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterable
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import (QFocusEvent, QFont, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QPen,
+                           QValidator)
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox,
+                               QWidget)
 
 from nodetrainer.schema import Param
 
 from .. import theme
 
-INT_LIMIT = 2**31 - 2  # QSpinBox holds 32-bit ints; one below the range is kept for "required"/"none"
+INT_LIMIT = 2**31 - 2  # QSpinBox holds 32-bit ints; the lowest one is kept for "required"/"none"/"default"
+_NUMBERISH = re.compile(r"\s*[+\-]?[0-9.eE+\-\s]*")  # what someone typing a number may have typed so far
 EXAMPLES = {"ints": "e.g. 1, 8, 8", "floats": "e.g. 0.9, 0.999", "float": "e.g. 0.5"}
 
 
@@ -75,11 +85,17 @@ def placeholder(param: Param) -> str:
 class _Editor:
     """What every editor shares: its `Param`, the tooltip and `set_problem`.
 
-    The concrete classes declare `edited = Signal(object)` and `problemChanged = Signal(str)`.
+    The concrete classes declare `edited = Signal(object)` and `problemChanged = Signal(str)`. Editors of
+    typed values (`TextEdit`, `IntEdit`) also keep the value their receiver holds (`_held`), so that a
+    refusal leaves it alone and undo knows whether the field has anything of its own to undo.
     """
 
     param: Param
     _problem = ""
+    _held: Any = None
+    _sending = False
+    _before: Any = None
+    _own_refusal = False
 
     def _setup(self, param: Param) -> None:
         self.param = param
@@ -95,17 +111,101 @@ class _Editor:
         return self._problem
 
     def set_problem(self, message: str) -> None:
-        """Marks the shown value refused (`message`: why) or, with "", fine again."""
+        """Marks the shown value refused (`message`: why) or, with "", fine again. A refusal while the
+        editor sends `edited` (the receiver's) keeps the value held before."""
+        if message and self._sending:
+            self._held = self._before
+        self._own_refusal = False
         if message == self._problem:
             return
         self._problem = message
-        frame = f"{type(self).__mro__[1].__name__} {{ border: 1px solid {theme.current().error.name()}; }}"
-        self.setStyleSheet(frame if message else "")
+        self._mark(bool(message))
         self.setToolTip(message or describe(self.param))
         self.problemChanged.emit(message)
 
+    def _mark(self, refused: bool) -> None:
+        """Shows the value as refused (a red frame and red text) or not."""
+        error = theme.current().error.name()
+        widget = type(self).__mro__[1].__name__
+        self.setStyleSheet(f"{widget} {{ border: 1px solid {error}; color: {error}; }}" if refused else "")
 
-class ChoiceEdit(QComboBox, _Editor):
+    def _refuse(self, message: str) -> None:
+        """The editor's own refusal (`Param.check`'s): the receiver never sees the value."""
+        _Editor.set_problem(self, message)
+        self._own_refusal = True
+
+    def _decide(self, value: Any) -> None:
+        """A value the editor's check accepted: sent when it is new, or when the receiver refused the last
+        one (it decides again); the value held, typed back over the editor's own refusal, just clears it."""
+        if value != self._held or (self._problem and not self._own_refusal):
+            self._send(value)
+        else:
+            _Editor.set_problem(self, "")
+
+    def _send(self, value: Any) -> None:
+        """Emits `edited(value)` for a value the editor's own check accepted; the receiver may refuse it."""
+        self._before, self._held, self._sending = self._held, value, True
+        _Editor.set_problem(self, "")
+        try:
+            self.edited.emit(value)
+        finally:
+            self._sending = False
+
+    # -- undo: the field's own, or the document's ------------------------------------------
+    def pending(self) -> bool:
+        """Whether the field shows something other than the value held: typing not yet committed, or a
+        refused value."""
+        return False
+
+    def revert(self) -> None:
+        """Shows the value held again (dropping a refused value)."""
+        self.set_value(self._held)
+
+    def _undo_event(self, event: QEvent) -> bool:
+        """Handles the undo and redo keys: True when `event` was one of them (the caller then returns True).
+        A field with nothing pending lets them through to the window's actions (the document's undo);
+        otherwise undo drops what the field shows (typing, or a refused value) for the value held."""
+        if event.type() not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) or not isinstance(event, QKeyEvent):
+            return False
+        undo = event.matches(QKeySequence.StandardKey.Undo)
+        if not undo and not event.matches(QKeySequence.StandardKey.Redo):
+            return False
+        if not self.pending():
+            event.ignore()  # not the field's: the window's undo/redo action takes it
+            return True
+        if not undo:
+            return False  # the line edit's own redo
+        event.accept()
+        if event.type() == QEvent.Type.KeyPress:
+            self.revert()
+        return True
+
+
+class _PaintedMark:
+    """The refused look for spin and combo boxes, which a style sheet would strip of their native arrows:
+    red text through the palette and a red frame painted over the native one."""
+
+    def _mark(self, refused: bool) -> None:
+        for widget in (self, getattr(self, "lineEdit", lambda: None)()):
+            if widget is None:
+                continue
+            palette = QPalette()  # resolves nothing: everything inherited again
+            if refused:
+                for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+                    palette.setColor(role, theme.current().error)
+            widget.setPalette(palette)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._problem:
+            painter = QPainter(self)
+            painter.setPen(QPen(theme.current().error, 1))
+            painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+            painter.end()
+
+
+class ChoiceEdit(_PaintedMark, QComboBox, _Editor):
     edited = Signal(object)
     problemChanged = Signal(str)
 
@@ -144,29 +244,70 @@ class ChoiceEdit(QComboBox, _Editor):
         return self.currentData()
 
 
-class IntEdit(QSpinBox, _Editor):
+class IntEdit(_PaintedMark, QSpinBox, _Editor):
+    """An integer: the arrows and the wheel stay within the parameter's range, while any integer can be
+    typed; `Param.check` decides when editing ends, and a refused number stays as typed, in red.
+
+    "No value" (an unset required int, null, or "the default" where the default is not a number) is the
+    spin box's lowest value, shown as "required", "none" or "default", one arrow step below the range.
+    """
+
     edited = Signal(object)
     problemChanged = Signal(str)
+    _decided = False
 
     def __init__(self, param: Param) -> None:
         super().__init__()
         self._setup(param)
         lo = -INT_LIMIT if param.lo is None else math.floor(param.lo) + 1 if param.lo_open else math.ceil(param.lo)
         hi = INT_LIMIT if param.hi is None else math.ceil(param.hi) - 1 if param.hi_open else math.floor(param.hi)
-        lo, hi = max(lo, -INT_LIMIT), min(hi, INT_LIMIT)
+        self.lo, self.hi = max(lo, -INT_LIMIT), min(hi, INT_LIMIT)  # where the arrows go
         self.special = ("none" if param.kind == "int_or_null" else "required" if param.required
                         else "default" if param.default is None else "")
-        if self.special:  # one below the range stands for "no value"
-            lo -= 1
+        self.setRange(-INT_LIMIT - 1, INT_LIMIT)  # anything typed stays visible; the lowest means "no value"
+        if self.special:
             self.setSpecialValueText(self.special)
-        self.setRange(lo, hi)
+        self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToPreviousValue)
         self.setKeyboardTracking(False)
         self.setAccelerated(True)
         self.set_value(None)  # the default
-        self.valueChanged.connect(lambda v: self.edited.emit(self._of(v)))
+        self.valueChanged.connect(self._commit)
 
     def _of(self, shown: int) -> int | None:
-        return None if self.special and shown == self.minimum() else int(shown)
+        return None if shown == self.minimum() else int(shown)
+
+    def _commit(self, shown: int) -> None:
+        self._decided = True
+        value = self._of(shown)
+        if value is not None or self.param.required:  # "required" typed in: refused, as nothing
+            try:
+                value = self.param.check(value)
+            except ValueError as exc:
+                self._refuse(str(exc))
+                return
+        self._decide(value)
+
+    def stepBy(self, steps: int) -> None:
+        """Arrows, Page keys and the wheel: within the range, and to "none"/"default" below it."""
+        shown = super().value()
+        choosable_none = bool(self.special) and not self.param.required
+        if shown == self.minimum():
+            target = self.lo + steps - 1 if steps > 0 else shown
+        else:
+            target = min(max(shown + steps, self.lo), self.hi)
+            if shown + steps < self.lo and choosable_none and shown <= self.lo:
+                target = self.minimum()
+        self.setValue(target)
+
+    def stepEnabled(self) -> QAbstractSpinBox.StepEnabledFlag:
+        shown = super().value()
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        if shown == self.minimum() or shown < self.hi:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        if shown != self.minimum() and (shown > self.lo or (shown == self.lo and self.special
+                                                              and not self.param.required)):
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        return flags
 
     def set_value(self, value: Any) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
@@ -175,10 +316,65 @@ class IntEdit(QSpinBox, _Editor):
         self.blockSignals(True)
         self.setValue(value)
         self.blockSignals(False)
+        self._held = self._of(value)
         self.set_problem("")
 
     def value(self) -> int | None:
-        return self._of(super().value())
+        """The value held (a refused number shown in red is not it)."""
+        return self._held
+
+    def _text_of(self, value: int | None) -> str:
+        return self.specialValueText() if value is None and self.special else self.textFromValue(
+            self.minimum() if value is None else value)
+
+    def pending(self) -> bool:
+        return bool(self._problem) or self.lineEdit().text() != self._text_of(self._held)
+
+    # -- text that is not an integer (2.5, 1e3, a lone "-"): refused as typed too -----------------
+    def validate(self, text: str, pos: int) -> object:
+        state, text, pos = super().validate(text, pos)
+        if state == QValidator.State.Invalid and _NUMBERISH.fullmatch(text):
+            state = QValidator.State.Intermediate  # kept as typed; refused when editing ends
+        return state, text, pos
+
+    def _finish_typing(self) -> bool:
+        """Editing ends on text the spin box cannot take: empty text is "no value" (the default) unless
+        a value is required; anything else is refused as typed. True when the text was such."""
+        text = self.lineEdit().text()
+        if QSpinBox.validate(self, text, 0)[0] == QValidator.State.Acceptable:
+            return False
+        empty = not text.strip()
+        if empty and not self.param.required:  # no value: "none"/"default", or the default number
+            self.setValue(self.minimum() if self.special else self.param.default)
+            return True
+        try:
+            self.param.check(None if empty else _token(text))
+            problem = f"'{self.param.name}' must be an integer, got {text.strip()!r}"
+        except ValueError as exc:
+            problem = str(exc)
+        self.lineEdit().setText(text)
+        self._refuse(problem)
+        return True
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        typed = self.lineEdit().text()
+        taken = QSpinBox.validate(self, typed, 0)[0] == QValidator.State.Acceptable
+        self._decided = False
+        super().focusOutEvent(event)  # puts the last value back where the text is not a number it holds
+        if not taken:
+            self.lineEdit().setText(typed)
+            self._finish_typing()
+        elif self._problem and not self._decided:  # the number it already held, shown refused: decide again
+            self._commit(super().value())
+
+    def event(self, event: QEvent) -> bool:
+        if self._undo_event(event):
+            return True
+        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._finish_typing()):
+            event.accept()
+            return True
+        return super().event(event)
 
 
 class BoolEdit(QCheckBox, _Editor):
@@ -207,12 +403,11 @@ class TextEdit(QLineEdit, _Editor):
 
     edited = Signal(object)
     problemChanged = Signal(str)
-    _FORGOTTEN = object()
 
     def __init__(self, param: Param) -> None:
         super().__init__()
         self._setup(param)
-        self._value: Any = None
+        self._held = None
         self.setPlaceholderText(placeholder(param))
         self.editingFinished.connect(self._commit)
 
@@ -241,27 +436,31 @@ class TextEdit(QLineEdit, _Editor):
         try:
             value = self.parse(self.text())
         except ValueError as exc:
-            _Editor.set_problem(self, str(exc))
+            self._refuse(str(exc))
             return
-        _Editor.set_problem(self, "")
-        if value != self._value:
-            self._value = value
-            self.edited.emit(value)
-
-    def set_problem(self, message: str) -> None:
-        if message:  # refused by the receiver: the same text, entered again, is sent again
-            self._value = self._FORGOTTEN
-        super().set_problem(message)
+        self._decide(value)
 
     def set_value(self, value: Any) -> None:
-        self._value = value
+        self._held = value
         text = fmt(value)
         if text != self.text():
             self.setText(text)
         self.set_problem("")
 
     def value(self) -> Any:
-        return None if self._value is self._FORGOTTEN else self._value
+        """The value held (a refused text shown in red is not it)."""
+        return self._held
+
+    def pending(self) -> bool:
+        if self._problem:
+            return True
+        try:
+            return self.parse(self.text()) != self._held
+        except ValueError:
+            return True
+
+    def event(self, event: QEvent) -> bool:
+        return True if self._undo_event(event) else super().event(event)
 
 
 def _token(text: str) -> Any:
