@@ -32,6 +32,7 @@ SNAP_RADIUS = 24.0
 class GraphScene(QGraphicsScene):
     fileDropped = Signal(str)
     wireDroppedOnEmpty = Signal(str, bool, QPointF)  # node id, from its output?, where
+    contentChanged = Signal()  # nodes, edges, positions or badges changed (for overviews such as the minimap)
 
     def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
@@ -44,6 +45,7 @@ class GraphScene(QGraphicsScene):
         self._edge_hint: EdgeItem | None = None
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.detailed = True  # ports shown; the view turns them off when zoomed far out
+        self._graph_rect: QRectF | None = None  # every node's bounds, until the graph changes
         self.flags: dict[str, dict[str, tuple[str, str]]] = {}  # node id -> category -> (level, message)
         document.graph.subscribe(self._on_event)
         document.validated.connect(self.apply_report)
@@ -64,6 +66,11 @@ class GraphScene(QGraphicsScene):
             self._add_edge_item(source, target)
         self.apply_report(self.doc.report)
         self._fit_rect()
+        self._changed()
+
+    def _changed(self) -> None:
+        self._graph_rect = None
+        self.contentChanged.emit()
 
     def _fit_rect(self) -> None:
         rect = self.itemsBoundingRect() if self.nodes else QRectF(-400, -300, 800, 600)
@@ -119,7 +126,10 @@ class GraphScene(QGraphicsScene):
         if kind == "replaced":
             self.flags.clear()  # they were about the graph that was there before
             self.rebuild()
-        elif kind == "node_added":
+            return
+        if kind == "settings_changed":
+            return
+        if kind == "node_added":
             self._add_node_item(node_id)
         elif kind == "node_removed":
             self.flags.pop(node_id, None)
@@ -152,6 +162,7 @@ class GraphScene(QGraphicsScene):
                 x, y = self.doc.graph.layout[node_id]
                 if item.pos() != QPointF(x, y):
                     item.setPos(x, y)
+        self._changed()
 
     def apply_report(self, report: Report) -> None:
         """Output shapes, parameter counts and problem badges from the latest validation."""
@@ -169,6 +180,7 @@ class GraphScene(QGraphicsScene):
             count = counts.get(node_id, 0)
             item.set_content(shape_text=shape, count_text=f"{fmt_count(count)} params" if count else "",
                              problems=by_node.get(node_id, []), flags=self._item_flags(node_id))
+        self.contentChanged.emit()
 
     # -- flags from outside the editor (training, data) --------------------------------------------
     def set_node_flag(self, category: str, node_id: str, level: str, message: str) -> None:
@@ -386,9 +398,6 @@ class GraphScene(QGraphicsScene):
         item = self.nodes.get(next(iter(self._press_positions)))
         return item if item is not None and not item.edges else None
 
-    def begin_move(self) -> None:
-        self._press_positions = {i.node_id: i.pos() for i in self.selectedItems() if isinstance(i, NodeItem)}
-
     def finish_move(self) -> None:
         """Turn where the dragged nodes ended up into one undoable step (or an insertion into an edge)."""
         pressed, self._press_positions = self._press_positions or {}, None
@@ -410,8 +419,13 @@ class GraphScene(QGraphicsScene):
                 self.nodes[n].setPos(x, y)
 
     def items_rect(self, ids=None) -> QRectF:
+        """The bounds of the given nodes (default: every node; kept until the graph changes)."""
+        if ids is None and self._graph_rect is not None:
+            return QRectF(self._graph_rect)
         items = [self.nodes[n] for n in (ids if ids is not None else self.nodes) if n in self.nodes]
         rect = QRectF()
         for item in items:
             rect = rect.united(item.sceneBoundingRect())
+        if ids is None:
+            self._graph_rect = QRectF(rect)
         return rect
