@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
 from nodetrainer.graphfile import load_graph
 from ui.editor.find import find_nodes
-from ui.editor.items import LOD_MEDIUM, LOD_SIMPLE, NodeItem
+from ui.editor.items import LOD_MEDIUM, LOD_SIMPLE, NODE_H, NODE_W, NodeItem
 from ui.editor.view import FIT_MIN_ZOOM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,8 @@ def residual_mlp(tmp_path: Path, blocks: int) -> Path:
 
 
 def in_view(window, node_id: str) -> bool:
-    return window.view.visible_scene_rect().contains(window.scene.nodes[node_id].sceneBoundingRect())
+    item = window.scene.nodes[node_id]
+    return window.view.visible_scene_rect().contains(QRectF(item.pos(), QSizeF(NODE_W, NODE_H)))
 
 
 def view_center(window) -> QPointF:
@@ -44,7 +45,9 @@ def near(a: QPointF, b: QPointF, tolerance: float = 2.0) -> bool:
     return abs(a.x() - b.x()) <= tolerance and abs(a.y() - b.y()) <= tolerance
 
 
-def test_resnet18_opens_whole_at_a_zoom_that_shows_ids_and_shapes(window):
+def test_resnet18_opens_whole_at_a_zoom_that_shows_ids_and_shapes(window, qtbot):
+    window.resize(1440, 900)  # the canvas of a 1440x900 window, with the docks as they open
+    qtbot.waitUntil(lambda: window.view.viewport().width() > 800)
     assert window.open_path(RESNET, ask=False)
     window.act_fit.trigger()
     zoom = window.view.zoom()
@@ -139,6 +142,7 @@ def test_the_minimap_shows_the_graph_and_moves_the_view_where_it_is_clicked_or_d
     assert not minimap.isVisible()
     window.act_minimap.trigger()
     qtbot.waitUntil(minimap.isVisible)
+    window.resize(1440, 900)
     window.act_fit.trigger()
     qtbot.waitUntil(lambda: not minimap.isVisible())
 

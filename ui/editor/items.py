@@ -29,7 +29,7 @@ PORT_R = 5.5
 LOD_SIMPLE = 0.29  # below this zoom, nodes are plain blocks and edges straight hairlines
 LOD_MEDIUM = 0.7  # below this zoom, nodes show their id and output shape in fonts large enough to read
 
-NODE_BOUNDS = QRectF(-3, -10, NODE_W + 6, NODE_H + 13)  # body, badge and selection outline
+NODE_BOUNDS = QRectF(-8, -15, NODE_W + 18, NODE_H + 18)  # body, ports, badge and selection outline
 
 ABBREVIATIONS = {
     "out_channels": "ch", "kernel_size": "k", "out_features": "out", "hidden_size": "hidden", "stride": "s",
@@ -87,6 +87,17 @@ def fmt_count(n: int) -> str:
     return str(n)
 
 
+def draw_port(painter: QPainter, t: "theme.Theme", category: str, multi: bool, at: QPointF, hovered: bool) -> None:
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(t.accent if hovered else t.node_fill, 2.0))
+    painter.setBrush(QBrush(t.accent if hovered else t.category(category)))
+    if multi:
+        painter.drawRoundedRect(QRectF(at.x() - PORT_R, at.y() - PORT_R - 6, 2 * PORT_R, 2 * PORT_R + 12),
+                                PORT_R, PORT_R)
+    else:
+        painter.drawEllipse(at, PORT_R, PORT_R)
+
+
 class PortItem(QGraphicsItem):
     """An input (left) or output (right) port. Dragging from it draws a wire; the scene connects on release."""
 
@@ -100,6 +111,7 @@ class PortItem(QGraphicsItem):
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setPos(NODE_W if is_output else 0.0, NODE_H / 2)
         self.setZValue(2)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
         self.setToolTip("output: drag to an input to connect" if is_output else
                         ("inputs (any number, in order): drag from an output here" if multi else
                          "input: drag from an output here"))
@@ -114,25 +126,20 @@ class PortItem(QGraphicsItem):
         return path
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
-        t = theme.current()
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < LOD_SIMPLE:
-            return
-        color = t.category(self.node.category)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(t.node_fill if not self.hovered else t.accent, 2.0))
-        painter.setBrush(QBrush(t.accent if self.hovered else color))
-        if self.multi:
-            painter.drawRoundedRect(QRectF(-PORT_R, -PORT_R - 6, 2 * PORT_R, 2 * PORT_R + 12), PORT_R, PORT_R)
-        else:
-            painter.drawEllipse(QPointF(0, 0), PORT_R, PORT_R)
+        """Only while hovered: otherwise its node draws it, into the node's cached picture (thousands of
+        ports are not painted one by one on every frame)."""
+        if self.hovered and option.levelOfDetailFromTransform(painter.worldTransform()) >= LOD_SIMPLE:
+            draw_port(painter, theme.current(), self.node.category, self.multi, QPointF(0, 0), True)
 
     def hoverEnterEvent(self, event) -> None:
         self.hovered = True
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, False)
         self.update()
 
     def hoverLeaveEvent(self, event) -> None:
         self.hovered = False
         self.update()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -262,7 +269,14 @@ class NodeItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if lod < LOD_MEDIUM:
             self._paint_medium(painter, t, lod, selected, color, badge)
-            return
+        else:
+            self._paint_full(painter, t, selected, color, badge)
+        for port in (self.input_port, self.output_port):
+            if port is not None:
+                draw_port(painter, t, self.category, port.multi, port.pos(), False)
+
+    def _paint_full(self, painter: QPainter, t: "theme.Theme", selected: bool, color: QColor,
+                    badge: QColor | None) -> None:
         border = t.accent if selected else (t.accent if self.drop_target else t.node_border)
         self._paint_body(painter, t, QPen(border, 2.0 if (selected or self.drop_target) else 1.0), color, HEADER_H)
 
@@ -333,8 +347,8 @@ class NodeItem(QGraphicsItem):
         painter.setPen(t.text)
         painter.drawText(QRectF(MEDIUM_PAD, header, width, NODE_H - header), Qt.AlignmentFlag.AlignCenter, shape_text)
         if badge is not None:
-            size = 16 / lod
-            self._paint_badge(painter, t, badge, QRectF(NODE_W - size * 0.7, -size * 0.45, size, size), lod)
+            size = min(15 / lod, 34.0)
+            self._paint_badge(painter, t, badge, QRectF(NODE_W - size * 0.75, -size * 0.4, size, size), lod)
 
     def header_label(self) -> tuple[QFont, str]:
         """The id as the full level of detail sets it in the header: whole, in a smaller font if need be."""
@@ -410,6 +424,9 @@ class EdgeItem(QGraphicsPathItem):
         self.start, self.end = port_point(self.source, True), port_point(self.target, False)
         self.straight_when_far = self.end.x() > self.start.x()  # zoomed out, a forward edge is a line
         self.setPath(edge_path(self.start, self.end))
+        scene = self.scene()
+        if scene is not None:
+            scene.edges_moved()
 
     def tooltip(self) -> str:
         return f"{self.source.node_id} → {self.target.node_id}"
@@ -425,14 +442,10 @@ class EdgeItem(QGraphicsPathItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         color = t.accent if (selected or self.highlight) else t.edge
         width = 3.0 if (selected or self.highlight) else 1.8
-        if lod < LOD_SIMPLE:
-            pen = QPen(color, 0)  # cosmetic hairline
-            painter.setPen(pen)
-            if self.straight_when_far:
-                painter.drawLine(self.start, self.end)
-            else:
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.drawPath(self.path())
+        if lod < LOD_SIMPLE:  # (the view hides edge items this far out and draws them in one batch)
+            painter.setPen(QPen(color, 0))  # cosmetic hairline
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(self.path())
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))

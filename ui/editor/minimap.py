@@ -8,7 +8,7 @@ theme change; panning and zooming only redraw the outline on top of it.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
@@ -37,7 +37,7 @@ class Minimap(QWidget):
         self._refresh.timeout.connect(self.follow_view)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the canvas there")
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)  # nothing under it is repainted with it
         scene = view.graph_scene
         scene.contentChanged.connect(self.invalidate)
         scene.selectionChanged.connect(self.invalidate)
@@ -114,21 +114,22 @@ class Minimap(QWidget):
         pixmap.setDevicePixelRatio(ratio)
         pixmap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pixmap)
+        painter.translate(self._offset)
+        painter.scale(self._scale, self._scale)
+        painter.translate(-self._world.topLeft())
         scene = self.view.graph_scene
         edge_color = QColor(t.edge)
         edge_color.setAlpha(150)
         painter.setPen(QPen(edge_color, 0))
         # forward edges only: the ones that carry the flow to the next band would cross the whole map
-        painter.drawLines([QLineF(self.to_map(e.start), self.to_map(e.end)) for e in scene.edges.values()
-                           if e.straight_when_far])
+        painter.drawLines(scene.edge_drawing()[0])
         painter.setPen(Qt.PenStyle.NoPen)
-        w, h = max(NODE_W * self._scale, 2.0), max(NODE_H * self._scale, 2.0)
-        selected = {n for n in scene.selected_ids()}
-        by_color: dict[str, tuple[QColor, list[QRectF]]] = {}
+        size = QSizeF(max(NODE_W, 2 / self._scale), max(NODE_H, 2 / self._scale))
+        selected = set(scene.selected_ids())
+        by_color: dict[int, tuple[QColor, list[QRectF]]] = {}
         for node_id, item in scene.nodes.items():
             color = t.accent if node_id in selected else (item.badge_color(t) or t.category(item.category))
-            p = self.to_map(item.pos())
-            by_color.setdefault(color.name(), (color, []))[1].append(QRectF(p.x(), p.y(), w, h))
+            by_color.setdefault(color.rgba(), (color, []))[1].append(QRectF(item.pos(), size))
         for color, rects in by_color.values():
             painter.setBrush(color)
             painter.drawRects(rects)
@@ -139,12 +140,11 @@ class Minimap(QWidget):
         t = theme.current()
         painter = QPainter(self)
         frame = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
-        background = QColor(t.node_fill)
-        background.setAlpha(235)
-        painter.setPen(QPen(t.node_border, 1))
-        painter.setBrush(background)
-        painter.drawRoundedRect(frame, 4, 4)
+        painter.fillRect(self.rect(), t.node_fill)
         painter.drawPixmap(0, 0, self.overview())
+        painter.setPen(QPen(t.node_border, 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(frame)
         seen = self.view.visible_scene_rect()
         box = QRectF(self.to_map(seen.topLeft()), self.to_map(seen.bottomRight())).intersected(frame)
         fill = QColor(t.accent)

@@ -171,6 +171,13 @@ class GraphView(QGraphicsView):
             lines += [QLineF(rect.left(), y, rect.right(), y) for y in _range(top, rect.bottom(), step)]
             painter.setPen(QPen(color, 0))
             painter.drawLines(lines)
+        if not self.graph_scene.detailed:  # zoomed far out: every edge in one batch, under the nodes
+            lines, paths = self.graph_scene.edge_drawing()
+            painter.setPen(QPen(t.edge, 0))
+            painter.drawLines(lines)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for path in paths:
+                painter.drawPath(path)
 
     # -- panning ---------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
