@@ -166,18 +166,28 @@ def _wrap(count: int, column: dict[str, int], y: dict[str, float], edges: list[t
     for n, c in column.items():
         top[c] = min(top[c], y[n])
         bottom[c] = max(bottom[c], y[n])
-    widths = sorted({min(count, max(MIN_BAND_COLUMNS, round(MIN_BAND_COLUMNS * 1.08 ** k)))
-                     for k in range(int(math.log(max(count, 2)) / math.log(1.08)) + 2)} | {count})
-    options = []
-    for width in widths:
+    options: dict[int, tuple[float, int, list[tuple[int, int]]]] = {}
+
+    def consider(width: int) -> None:
+        width = min(count, max(MIN_BAND_COLUMNS, width))
+        if width in options:
+            return
         bands = _bands(count, width, costs)
         span_w = max(b - a for a, b in bands) * X_GAP - (X_GAP - NODE_W)
         span_h = sum(max(bottom[a:b]) - min(top[a:b]) + NODE_H for a, b in bands) + BAND_GAP * (len(bands) - 1)
         zoom = min(view[0] / span_w, view[1] / span_h, 1.0)
         crossing = sum(max(0, costs[a] - 1) for a, _ in bands[1:])  # more than the one edge to the next band
-        options.append((zoom * (1 - 0.03 * min(crossing, 10)), len(bands), bands))
-    best = max(score for score, _, _ in options)
-    return min((o for o in options if o[0] >= best * WIDER_BAND_SLACK), key=lambda o: (o[1], -o[0]))[2]
+        options[width] = (zoom * (1 - 0.03 * min(crossing, 10)), len(bands), bands)
+
+    # coarse widths first (each 20 % more than the last), then every width near the best of them
+    for k in range(int(math.log(max(count, 2) / MIN_BAND_COLUMNS) / math.log(1.2)) + 2):
+        consider(round(MIN_BAND_COLUMNS * 1.2 ** k))
+    consider(count)
+    coarse = max(options, key=lambda w: options[w][0])
+    for width in range(math.floor(coarse / 1.25), math.ceil(coarse * 1.25) + 1):
+        consider(width)
+    best = max(score for score, _, _ in options.values())
+    return min((o for o in options.values() if o[0] >= best * WIDER_BAND_SLACK), key=lambda o: (o[1], -o[0]))[2]
 
 
 def layered_layout(graph: Graph, nodes: Iterable[str] | None = None, origin: tuple[float, float] = (0.0, 0.0),
