@@ -8,12 +8,12 @@ theme change; panning and zooming only redraw the outline on top of it.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from .. import theme
-from .items import NODE_H, NODE_W
+from .items import NODE_H, NODE_W, NodeItem, warning_color
 
 MAX_SIZE = QSize(220, 150)
 MIN_SIDE = 48
@@ -40,7 +40,9 @@ class Minimap(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)  # nothing under it is repainted with it
         scene = view.graph_scene
         scene.contentChanged.connect(self.invalidate)
-        scene.selectionChanged.connect(self.invalidate)
+        scene.badgesChanged.connect(self.restyle)
+        scene.selectionChanged.connect(self._selection_changed)
+        self._selected: set[str] = set()
         view.visibleAreaChanged.connect(self.follow_view)
         theme.manager().changed.connect(self.invalidate)
         self.hide()
@@ -113,28 +115,63 @@ class Minimap(QWidget):
         pixmap = QPixmap(self.size() * ratio)
         pixmap.setDevicePixelRatio(ratio)
         pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.translate(self._offset)
-        painter.scale(self._scale, self._scale)
-        painter.translate(-self._world.topLeft())
+        painter = self._scene_painter(pixmap)
         scene = self.view.graph_scene
         edge_color = QColor(t.edge)
         edge_color.setAlpha(150)
         painter.setPen(QPen(edge_color, 0))
         # forward edges only: the ones that carry the flow to the next band would cross the whole map
         painter.drawLines(scene.edge_drawing()[0])
-        painter.setPen(Qt.PenStyle.NoPen)
-        size = QSizeF(max(NODE_W, 2 / self._scale), max(NODE_H, 2 / self._scale))
-        selected = set(scene.selected_ids())
-        by_color: dict[int, tuple[QColor, list[QRectF]]] = {}
-        for node_id, item in scene.nodes.items():
-            color = t.accent if node_id in selected else (item.badge_color(t) or t.category(item.category))
-            by_color.setdefault(color.rgba(), (color, []))[1].append(QRectF(item.pos(), size))
-        for color, rects in by_color.values():
-            painter.setBrush(color)
-            painter.drawRects(rects)
+        self._selected = {i.node_id for i in scene.selectedItems() if isinstance(i, NodeItem)}
+        self._draw_nodes(painter, scene.nodes)
         painter.end()
         return pixmap
+
+    def _scene_painter(self, pixmap: QPixmap) -> QPainter:
+        """A painter on `pixmap` that draws in scene coordinates."""
+        painter = QPainter(pixmap)
+        painter.translate(self._offset)
+        painter.scale(self._scale, self._scale)
+        painter.translate(-self._world.topLeft())
+        return painter
+
+    def _draw_nodes(self, painter: QPainter, nodes) -> None:
+        """Nodes as blocks in their category colour, the colour of their badge, or the selection colour;
+        a few calls for all of them (one per colour)."""
+        t = theme.current()
+        painter.setPen(Qt.PenStyle.NoPen)
+        w, h = max(NODE_W, 2 / self._scale), max(NODE_H, 2 / self._scale)
+        layout = self.view.graph_scene.doc.graph.layout
+        groups: dict[str, list[QRectF]] = {}  # by category, or "!" + the level of a badge, or "selected"
+        for node_id, item in nodes.items():
+            key = ("selected" if node_id in self._selected else
+                   "!" + item.badge_level if item.problems or item.flags else item.category)
+            x, y = layout.get(node_id, (0.0, 0.0))
+            groups.setdefault(key, []).append(QRectF(x, y, w, h))
+        for key, rects in groups.items():
+            painter.setBrush(t.accent if key == "selected" else t.error if key == "!error" else
+                             warning_color(t) if key == "!warning" else t.category(key))
+            painter.drawRects(rects)
+
+    def restyle(self, ids) -> None:
+        """Some nodes changed colour (a badge, the selection): repaint just those on the overview."""
+        if self._pixmap is None:
+            return
+        scene = self.view.graph_scene
+        nodes = {n: scene.nodes[n] for n in ids if n in scene.nodes}
+        if nodes:
+            painter = self._scene_painter(self._pixmap)
+            self._draw_nodes(painter, nodes)
+            painter.end()
+            self.update()
+
+    def _selection_changed(self) -> None:
+        try:
+            now = {i.node_id for i in self.view.graph_scene.selectedItems() if isinstance(i, NodeItem)}
+        except RuntimeError:  # items already gone while the scene is cleared
+            return
+        changed, self._selected = now ^ self._selected, now
+        self.restyle(changed)
 
     def paintEvent(self, event) -> None:
         t = theme.current()

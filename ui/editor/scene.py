@@ -33,7 +33,8 @@ SNAP_RADIUS = 24.0
 class GraphScene(QGraphicsScene):
     fileDropped = Signal(str)
     wireDroppedOnEmpty = Signal(str, bool, QPointF)  # node id, from its output?, where
-    contentChanged = Signal()  # nodes, edges, positions or badges changed (for overviews such as the minimap)
+    contentChanged = Signal()  # nodes, edges or positions changed (for overviews such as the minimap)
+    badgesChanged = Signal(list)  # ids of nodes whose badge appeared, went or changed level
 
     def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
@@ -179,9 +180,9 @@ class GraphScene(QGraphicsScene):
         for problem in self.doc.problems:
             if problem.node is not None:
                 by_node.setdefault(problem.node, []).append(problem.message)
-        badges_changed = False
+        restyled = []
         for node_id, item in self.nodes.items():
-            badge = item.badge_level
+            badge = item.badge_level if item.problems or item.flags else None
             tensor = tensors.get(node_id)
             shape = "×".join(str(d) for d in tensor.shape) if tensor is not None else ""
             if tensor is not None and tensor.dtype != "float32":
@@ -189,9 +190,10 @@ class GraphScene(QGraphicsScene):
             count = counts.get(node_id, 0)
             item.set_content(shape_text=shape, count_text=f"{fmt_count(count)} params" if count else "",
                              problems=by_node.get(node_id, []), flags=self._item_flags(node_id))
-            badges_changed = badges_changed or item.badge_level != badge
-        if badges_changed:
-            self.contentChanged.emit()
+            if (item.badge_level if item.problems or item.flags else None) != badge:
+                restyled.append(node_id)
+        if restyled:
+            self.badgesChanged.emit(restyled)
 
     # -- flags from outside the editor (training, data) --------------------------------------------
     def set_node_flag(self, category: str, node_id: str, level: str, message: str) -> None:
@@ -211,11 +213,12 @@ class GraphScene(QGraphicsScene):
         item = self.nodes.get(node_id)
         if item is not None:
             item.set_content(flags=self._item_flags(node_id))
-        self.contentChanged.emit()
+            self.badgesChanged.emit([node_id])
 
     def clear_node_flags(self, category: str | None = None) -> None:
         """Drop every flag of `category` (None: of every category)."""
-        for node_id in list(self.flags):
+        restyled = list(self.flags)
+        for node_id in restyled:
             flags = self.flags[node_id]
             if category is None:
                 flags.clear()
@@ -226,7 +229,8 @@ class GraphScene(QGraphicsScene):
             item = self.nodes.get(node_id)
             if item is not None:
                 item.set_content(flags=self._item_flags(node_id))
-        self.contentChanged.emit()
+        if restyled:
+            self.badgesChanged.emit(restyled)
 
     def node_flags(self, node_id: str) -> dict[str, tuple[str, str]]:
         """The flags on a node: category -> (level, message)."""

@@ -160,8 +160,11 @@ class GraphView(QGraphicsView):
     # -- grid ------------------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         t = theme.current()
+        rect = rect.intersected(self.visible_scene_rect().adjusted(-2, -2, 2, 2))  # may span the whole graph
         painter.fillRect(rect, t.background)
         zoom = self.zoom()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # straight hairlines: half the cost
         for step, color, min_zoom in ((20, t.grid_minor, 0.6), (100, t.grid_major, 0.15)):
             if zoom < min_zoom:
                 continue
@@ -178,6 +181,7 @@ class GraphView(QGraphicsView):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             for path in paths:
                 painter.drawPath(path)
+        painter.restore()
 
     # -- panning ---------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
