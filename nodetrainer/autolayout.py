@@ -32,6 +32,7 @@ VIEW = (1280.0, 800.0)  # the canvas a whole-graph layout is made to fit by defa
 SWEEPS = 4
 MIN_BAND_COLUMNS = 3
 WIDER_BAND_SLACK = 0.93  # a layout with fewer bands wins when its zoom is at least this share of the best
+CROSSING_PENALTY = 0.12  # share of the zoom given up for each edge more than one between two bands (a cut skip)
 
 
 def _acyclic_order(graph: Graph, members: list[str]) -> tuple[list[str], set[tuple[str, str]]]:
@@ -177,7 +178,7 @@ def _wrap(count: int, column: dict[str, int], y: dict[str, float], edges: list[t
         span_h = sum(max(bottom[a:b]) - min(top[a:b]) + NODE_H for a, b in bands) + BAND_GAP * (len(bands) - 1)
         zoom = min(view[0] / span_w, view[1] / span_h, 1.0)
         crossing = sum(max(0, costs[a] - 1) for a, _ in bands[1:])  # more than the one edge to the next band
-        options[width] = (zoom * (1 - 0.03 * min(crossing, 10)), len(bands), bands)
+        options[width] = (zoom * (1 - CROSSING_PENALTY * min(crossing, 5)), len(bands), bands)
 
     # coarse widths first (each 20 % more than the last), then every width near the best of them
     for k in range(int(math.log(max(count, 2) / MIN_BAND_COLUMNS) / math.log(1.2)) + 2):

@@ -3,8 +3,15 @@
 Items only draw what the scene tells them (id, type, key parameters, output
 shape, parameter count, problems, and flags set from outside the editor, such
 as training's gradient warnings); they hold no graph logic. Nodes paint
-everything themselves (no child text items) and simplify when zoomed out, which
-keeps a 1,000-node graph cheap to build and to pan.
+everything themselves, their ports included (no child text items), into a
+cached picture, which keeps a 1,000-node graph cheap to build and to pan. Three
+levels of detail: from `LOD_MEDIUM` (70 %) the full node (the whole id in the
+header, up to 16 characters at 100 %; type and key parameters; output shape and
+parameter count), from `LOD_SIMPLE` (29 %) the id and the output shape in fonts
+sized for the screen, below that a block in the category colour. Edges leave to
+the right and arrive from the left; a residual skip along a row runs in a lane
+below it, and an edge back to the start of the next band of an automatic layout
+runs through the gap between the bands.
 """
 from __future__ import annotations
 

@@ -10,7 +10,10 @@ warnings and red for errors; they follow their node through renames, go with
 it when it is deleted, and are all dropped when another graph is opened. Gestures: a palette drop adds a node (on
 an edge: inserts it), a drag from a port connects on release, dragging nodes is
 one Move step on release, and a lone unconnected node dropped on an edge is
-inserted into it.
+inserted into it. Where new nodes land is decided by `nodetrainer.placement`
+(through the document), so no insert leaves nodes on top of each other.
+`contentChanged` and `badgesChanged` tell overviews such as the minimap what to
+redraw.
 """
 from __future__ import annotations
 

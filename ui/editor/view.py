@@ -1,9 +1,14 @@
-"""The canvas view: zoom around the cursor, pan, fit, grid, box selection, and Tab for quick-add.
+"""The canvas view: zoom around the cursor, pan, fit, grid, box selection, Tab for quick-add, Ctrl+F to find.
 
 Wheel zooms about the point under the cursor; the middle button (or Space with
-the left button) pans; dragging on empty canvas draws a selection box. The grid
-is drawn in `drawBackground` as batched lines, with the fine grid dropped when
-zoomed out.
+the left button) pans; dragging on empty canvas draws a selection box. Fit shows
+the whole graph at most at 100 % and never below `FIT_MIN_ZOOM`, where nodes
+still show their id and output shape; a graph too big for that is shown from its
+start, with the minimap (`minimap.py`) for the rest. `reveal` selects a node and
+centres it, zooming in when its text is too small (find, the Problems and
+Summary panels). The grid is drawn in `drawBackground` as batched lines over the
+part in view, with the fine grid dropped when zoomed out; zoomed out past the
+medium level of detail, every edge is drawn there too, in one batch.
 """
 from __future__ import annotations
 
