@@ -332,14 +332,20 @@ class Document(QObject):
         if moves:
             self._push(cmd.Move(self.graph, moves, text))
 
-    def insert_problem(self, node_id: str, source: str, target: str) -> str | None:
-        """Why `node_id` cannot go into the edge source -> target, or None (tried on a copy)."""
+    def insert_problem(self, node_id: str, source: str, target: str,
+                       new_type: str | None = None) -> str | None:
+        """Why `node_id` cannot go into the edge source -> target, or None (tried on a copy). With
+        `new_type`, `node_id` is a node of that type about to be added."""
         if node_id in (source, target):
             return "a node cannot be inserted into its own edge"
         if self.graph.inputs.get(node_id) or self.graph.successors(node_id):
             return f"{node_id} is already connected"
-        trial = self.graph.copy()
+        trial = Graph(self.graph.name)  # the structure only: a deep copy of a 1,000-node graph takes 50 ms
+        trial.nodes = dict(self.graph.nodes)
+        trial.inputs = {n: list(sources) for n, sources in self.graph.inputs.items()}
         try:
+            if new_type is not None:
+                trial.add_node(node_id, new_type, starter_params(new_type))
             trial.disconnect(source, target)
             index = None
             for s, t in ((source, node_id), (node_id, target)):
@@ -370,22 +376,35 @@ class Document(QObject):
             self._make_room({**room, node_id: spot})
         elif position is not None:
             self.move({node_id: position})
+        self._rewire(node_id, source, target)
+
+    def _rewire(self, node_id: str, source: str, target: str) -> None:
+        """source -> target becomes source -> node -> target, in the place source had among target's inputs."""
         index = self.graph.inputs[target].index(source)
         self._push(cmd.Disconnect(self.graph, source, target))
         self._push(cmd.Connect(self.graph, source, node_id))
         self._push(cmd.Connect(self.graph, node_id, target, index))
 
     def add_on_edge(self, node_type: str, position: tuple[float, float], source: str, target: str) -> str | None:
-        """A new node dropped onto an edge: added and inserted as one step (just added, at the free spot
-        nearest `position`, if it cannot go in)."""
-        with self._macro(f"Insert {node_type}"):
-            node_id = self.add_node(node_type, position)
-            if node_id:
-                problem = self.insert_problem(node_id, source, target)
+        """A new node dropped onto an edge: added beside the source and inserted, as one step (just added,
+        at the free spot nearest `position`, if it cannot go in)."""
+        if node_type not in REGISTRY:
+            return self.add_node(node_type, position)  # says why not
+        node_id = self.new_id(node_type)
+        problem = self.insert_problem(node_id, source, target, new_type=node_type)
+        if problem is not None or self.graph.layout.get(source) is None:
+            with self._macro(f"Insert {node_type}"):
+                self.add_node(node_type, position, node_id=node_id)
                 if problem is None:
                     self._insert(node_id, source, target, None)
-                else:
-                    self.refused.emit(f"Added {node_id} but not into {source} → {target}: {problem}")
+            if problem is not None:
+                self.refused.emit(f"Added {node_id} but not into {source} → {target}: {problem}")
+            return node_id
+        spot, room = placement.into_edge(self.graph, source, target)
+        with self._macro(f"Insert {node_type}"):
+            self._make_room(room)
+            self._push(cmd.AddNode(self.graph, node_id, node_type, starter_params(node_type), spot))
+            self._rewire(node_id, source, target)
         return node_id
 
     # -- fragments ------------------------------------------------------------------
