@@ -74,7 +74,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
     from nodetrainer.autolayout import VIEW, layered_layout
     from nodetrainer.graphfile import read_graph
