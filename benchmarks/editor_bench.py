@@ -4,7 +4,13 @@ Prints JSON. Figures (milliseconds):
   open:        parse, automatic layout, validation and scene building, and the whole File > Open
   revalidate:  one parameter edit through the undo stack until every view shows its result
                (check_graph, badges, shapes, counts, problems), and check_graph alone as the baseline
-  paint:       one frame while panning, zoomed out to fit the whole graph and at 100 %
+  insert:      a node dropped into an edge in the middle of the graph (placement beside its source,
+               the rest of the row pushed aside, one undo step) until the canvas shows it
+  paint:       one frame while panning: after Fit (which stops at 30 %, ids and shapes showing), at
+               10 % (plain blocks), 30 % and 100 %; with the minimap shown, the frame includes it
+  minimap:     one paint of the minimap while panning (outline over the cached overview) and one
+               redraw of the overview (after an edit)
+  find:        one Ctrl+F query over every node id and type
 Ratios compare each figure with a baseline measured in the same run (the core's own
 read_graph + check_graph for opening; check_graph for revalidation). Targets from the
 issue: open <= 1000 ms, revalidate <= 30 ms, panning smooth (a frame well under 16 ms).
@@ -68,14 +74,13 @@ def main() -> None:
     args = parser.parse_args()
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
-    from nodetrainer.autolayout import layered_layout
+    from nodetrainer.autolayout import VIEW, layered_layout
     from nodetrainer.graphfile import read_graph
     from nodetrainer.validate import check_graph
     from ui import theme
     from ui.app import make_app
-    from ui.editor.scene import GraphScene
+    from ui.editor.find import find_nodes
     from ui.main_window import MainWindow
 
     app = make_app([])
@@ -90,7 +95,7 @@ def main() -> None:
     assert graph is not None and not problems, problems
     count = len(graph.nodes)
     parse_s = best_of(3, lambda: read_graph(text, str(path)))
-    layout_s = best_of(3, lambda: layered_layout(graph))
+    layout_s = best_of(3, lambda: layered_layout(graph, view=VIEW))
     check_s = best_of(3, lambda: check_graph(graph))
     baseline_open_s = best_of(3, lambda: check_graph(read_graph(text, str(path))[0]))
 
@@ -139,10 +144,26 @@ def main() -> None:
     check_edit_s = statistics.median(check_times)
     edit_s = statistics.median(wide)
 
+    # an insert into an edge in the middle of the graph: placed beside its source, the row pushed aside
+    source = node.replace("fc", "bn")
+    target = source.replace("bn", "act")
+
+    def insert():
+        t = time.perf_counter()
+        doc.add_on_edge("Identity", (0.0, 0.0), source, target)
+        app.processEvents()
+        spent = time.perf_counter() - t
+        doc.undo_stack.undo()
+        app.processEvents()
+        return spent
+
+    insert_times = [insert() for _ in range(11)]
+
     # paint time per frame while panning
     view = window.view
     window.scene.clearSelection()
     viewport = view.viewport()
+    minimap = view.minimap
 
     def frames(n: int) -> float:
         times = []
@@ -150,20 +171,47 @@ def main() -> None:
             view.pan_by(7 if i % 2 == 0 else -7, 0)
             t = time.perf_counter()
             viewport.repaint()
+            if minimap.isVisible():
+                minimap.repaint()
             times.append(time.perf_counter() - t)
         return statistics.median(times)
 
     view.fit()
+    app.processEvents()
     zoom_fit = view.zoom()
+    minimap_shown = minimap.isVisible()
     frames(3)
     paint_fit_s = frames(args.frames)
-    view.zoom_by(0.3 / view.zoom())
+    view.set_zoom(0.1)
+    frames(3)
+    paint_10_s = frames(args.frames)
+    view.set_zoom(0.3)
     frames(3)
     paint_30_s = frames(args.frames)
-    view.zoom_by(1.0 / view.zoom())
+    view.set_zoom(1.0)
     view.center_on_node(node)
+    app.processEvents()
     frames(3)
     paint_100_s = frames(args.frames)
+
+    def minimap_frames(n: int) -> float:
+        times = []
+        for i in range(n):
+            view.pan_by(7 if i % 2 == 0 else -7, 0)
+            t = time.perf_counter()
+            minimap.repaint()
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    minimap_frames(3)
+    minimap_paint_s = minimap_frames(args.frames)
+
+    def overview():
+        minimap.invalidate()
+        minimap.overview()
+
+    minimap_overview_s = best_of(5, overview)
+    find_s = best_of(5, lambda: find_nodes(doc.graph, "drop1"))
 
     result = {
         "nodes": count,
@@ -177,9 +225,14 @@ def main() -> None:
                           "check_graph_only_median": ms(check_edit_s), "check_graph_only_min": ms(min(check_times)),
                           "ratio_to_baseline": round(edit_s / check_edit_s, 2), "target": 30,
                           "views_updated": shapes_ok},
-        "paint_ms_per_frame": {"zoomed_out_fit": ms(paint_fit_s), "fit_zoom": round(zoom_fit, 3),
-                               "zoom_30_percent": ms(paint_30_s), "zoom_100_percent": ms(paint_100_s),
+        "insert_on_edge_ms": {"median": ms(statistics.median(insert_times)), "min": ms(min(insert_times))},
+        "paint_ms_per_frame": {"after_fit": ms(paint_fit_s), "fit_zoom": round(zoom_fit, 3),
+                               "zoom_10_percent": ms(paint_10_s), "zoom_30_percent": ms(paint_30_s),
+                               "zoom_100_percent": ms(paint_100_s), "minimap_shown": minimap_shown,
                                "viewport": [viewport.width(), viewport.height()]},
+        "minimap_ms": {"paint_while_panning": ms(minimap_paint_s), "overview_redraw": ms(minimap_overview_s),
+                       "size": [minimap.width(), minimap.height()]},
+        "find_ms": ms(find_s),
     }
     print(json.dumps(result, indent=2))
     doc.undo_stack.setClean()

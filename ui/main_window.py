@@ -182,6 +182,12 @@ class MainWindow(QMainWindow):
         self.act_zoom_out = self._action("Zoom &out", lambda: self.view.zoom_by(0.8), K.ZoomOut)
         self.act_quick_add = self._action("&Add node…", lambda: self.view.open_quick_add(), None, None,
                                           "Search for a node type to add (Tab on the canvas)")
+        self.act_find = self._action("&Find node…", lambda: self.view.open_find(), K.Find, None,
+                                     "Find a node by id or type and show it (Ctrl+F)")
+        self.act_minimap = self._action("&Minimap", lambda: self.view.minimap.set_enabled(self.act_minimap.isChecked()),
+                                        None, None, "An overview of the graph while part of it is out of view")
+        self.act_minimap.setCheckable(True)
+        self.act_minimap.setChecked(True)
         self.act_train = self._action("&Train", self.train, "F5", "train",
                                       "Train a snapshot of the graph as it is now (F5)")
         self.act_pause = self._action("&Pause", self.toggle_pause, None, "pause", "Pause the run, or resume it")
@@ -212,7 +218,7 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         edit.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
         edit.addSeparator()
-        edit.addActions([self.act_select_all, self.act_quick_add])
+        edit.addActions([self.act_select_all, self.act_quick_add, self.act_find])
         templates = edit.addMenu("Insert &Template")
         from nodetrainer.templates import TEMPLATES
         for name in TEMPLATES:
@@ -220,7 +226,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _c=False, n=name: self._palette_activated("template", n))
 
         view = bar.addMenu("&View")
-        view.addActions([self.act_fit, self.act_zoom_in, self.act_zoom_out, self.act_layout])
+        view.addActions([self.act_fit, self.act_zoom_in, self.act_zoom_out, self.act_layout, self.act_minimap])
         view.addSeparator()
         theme_menu = view.addMenu("&Theme")
         group = QActionGroup(self)
@@ -309,9 +315,7 @@ class MainWindow(QMainWindow):
         self.scene.select_ids(ids)
 
     def reveal_node(self, node_id: str) -> None:
-        if node_id in self.scene.nodes:
-            self.scene.select_ids([node_id])
-            self.view.center_on_node(node_id)
+        self.view.reveal(node_id)
 
     def set_theme(self, mode: str) -> None:
         self.settings.setValue("theme", mode)
@@ -466,7 +470,8 @@ class MainWindow(QMainWindow):
 
     def auto_layout(self) -> None:
         ids = self.scene.selected_ids()
-        self.doc.auto_layout(ids if len(ids) > 1 else None)
+        area = self.view.viewport().rect()
+        self.doc.auto_layout(ids if len(ids) > 1 else None, view=(area.width(), area.height()))
         if len(ids) <= 1:
             self.view.fit()
 

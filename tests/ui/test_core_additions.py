@@ -1,4 +1,4 @@
-"""The Qt-free pieces the editor relies on: automatic layout, fragments (copy/paste text) and templates."""
+"""The Qt-free pieces the editor relies on: fragments (copy/paste text) and templates (layout: tests/core)."""
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +8,6 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nodetrainer.autolayout import layered_layout, layout_missing
 from nodetrainer.fragments import copy_fragment, fresh_id, parse_fragment
 from nodetrainer.graph import Graph, id_problem
 from nodetrainer.graphfile import dump_graph, load_graph
@@ -23,33 +22,6 @@ def test_core_additions_do_not_import_qt():
     code = ("import sys, nodetrainer.autolayout, nodetrainer.fragments, nodetrainer.templates; "
             "assert not any(m.startswith(('PySide6', 'pyqtgraph')) for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-
-
-def test_layout_of_every_example_points_edges_right_without_overlaps():
-    assert EXAMPLES
-    for path in EXAMPLES:
-        g = load_graph(path)
-        pos = layered_layout(g)
-        assert set(pos) == set(g.nodes)
-        assert all(pos[s][0] < pos[t][0] for s, t in g.edges()), path.name
-        assert len(set(pos.values())) == len(pos), path.name
-        assert all(float(v).is_integer() for p in pos.values() for v in p)
-
-
-def test_layout_keeps_a_straight_main_path_and_survives_cycles():
-    g = load_graph(ROOT / "graphs" / "digits_resnet.yaml")
-    pos = layered_layout(g)
-    assert pos["image"][1] == pos["skip"][1] == pos["out"][1]
-    g.inputs["conv1"].append("relu2")  # a cycle, as a broken file may hold
-    assert len(layered_layout(g)) == len(g.nodes)
-
-
-def test_nodes_without_a_position_join_the_ones_that_have_one():
-    g = load_graph(ROOT / "graphs" / "digits_cnn.yaml")
-    g.layout = {"image": (1000.0, 500.0), "conv1": (1220.0, 500.0)}
-    placed = layout_missing(g)
-    assert set(placed) == set(g.nodes) - {"image", "conv1"}
-    assert placed["relu1"] == (1440.0, 500.0)
 
 
 def test_copy_then_paste_recreates_nodes_edges_and_input_order_with_fresh_ids():

@@ -8,7 +8,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QToolButton
 
+from nodetrainer.autolayout import NODE_H
 from nodetrainer.graphfile import dump_graph
+from nodetrainer.placement import overlap
 
 from uihelpers import mouse_drag, palette_drop, wire, select
 
@@ -205,15 +207,17 @@ def test_inspector_edits_are_checked_and_undoable(window):
     assert window.scene.nodes["conv1"].shape_text == "32×8×8"
 
 
-def test_auto_layout_is_one_step_and_puts_edges_left_to_right(window):
+def test_auto_layout_is_one_step_and_flows_left_to_right_in_bands_that_fit_the_canvas(window):
     window.open_path(ROOT / "graphs" / "digits_resnet.yaml")
     g = window.doc.graph
     for n in g.nodes:
         g.layout[n] = (0.0, 0.0)
     window.act_layout.trigger()
-    assert all(g.layout[s][0] < g.layout[t][0] for s, t in g.edges())
-    assert len(set(g.layout.values())) == len(g.nodes)
+    # every edge points right, or down to the start of the next band
+    assert all(g.layout[s][0] < g.layout[t][0] or g.layout[t][1] >= g.layout[s][1] + NODE_H for s, t in g.edges())
+    assert not [(a, b) for a in g.nodes for b in g.nodes if a < b and overlap(g.layout[a], g.layout[b])]
     assert window.doc.undo_stack.undoText() == "Auto-layout"
+    assert window.view.zoom() >= 0.6  # fitted, with text to read
 
 
 def test_tab_opens_quick_add_and_enter_adds_connected_to_the_selection(window, qtbot):

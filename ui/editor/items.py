@@ -3,30 +3,40 @@
 Items only draw what the scene tells them (id, type, key parameters, output
 shape, parameter count, problems, and flags set from outside the editor, such
 as training's gradient warnings); they hold no graph logic. Nodes paint
-everything themselves (no child text items) and simplify when zoomed out, which
-keeps a 1,000-node graph cheap to build and to pan.
+everything themselves, their ports included (no child text items), into a
+cached picture, which keeps a 1,000-node graph cheap to build and to pan. Three
+levels of detail: from `LOD_MEDIUM` (70 %) the full node (the whole id in the
+header, up to 16 characters at 100 %; type and key parameters; output shape and
+parameter count), from `LOD_SIMPLE` (29 %) the id and the output shape in fonts
+sized for the screen, below that a block in the category colour. Edges leave to
+the right and arrive from the left; a residual skip along a row runs in a lane
+below it, and an edge back to the start of the next band of an automatic layout
+runs through the gap between the bands.
 """
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
 
+from nodetrainer import autolayout
+
 from .. import theme
 
 if TYPE_CHECKING:
     from .scene import GraphScene
 
-NODE_W = 168.0
-NODE_H = 74.0
+NODE_W = float(autolayout.NODE_W)
+NODE_H = float(autolayout.NODE_H)
 HEADER_H = 24.0
 PORT_R = 5.5
-LOD_SIMPLE = 0.22  # below this zoom, nodes are plain blocks and edges straight hairlines
-LOD_MEDIUM = 0.5  # below this zoom, nodes show only their id, in a font large enough to read
+LOD_SIMPLE = 0.29  # below this zoom, nodes are plain blocks and edges straight hairlines
+LOD_MEDIUM = 0.7  # below this zoom, nodes show their id and output shape in fonts large enough to read
 
-NODE_BOUNDS = QRectF(-3, -10, NODE_W + 6, NODE_H + 13)  # body, badge and selection outline
+NODE_BOUNDS = QRectF(-8, -15, NODE_W + 18, NODE_H + 18)  # body, ports, badge and selection outline
 
 ABBREVIATIONS = {
     "out_channels": "ch", "kernel_size": "k", "out_features": "out", "hidden_size": "hidden", "stride": "s",
@@ -47,19 +57,25 @@ def warning_color(t: "theme.Theme") -> QColor:
     return WARNING_COLORS.get(t.name, WARNING_COLORS["light"])
 
 
-def _fonts() -> tuple[QFont, QFont, QFont]:
+def _fonts() -> tuple[QFont, QFont, QFont, QFont]:
     bold = QFont()
     bold.setPointSizeF(9.5)
     bold.setBold(True)
     small = QFont()
     small.setPointSizeF(8.0)
+    type_font = QFont(small)
+    type_font.setBold(True)
     mono = QFont("DejaVu Sans Mono")
     mono.setStyleHint(QFont.StyleHint.Monospace)
     mono.setPointSizeF(8.0)
-    return bold, small, mono
+    return bold, small, type_font, mono
 
 
-FONT_BOLD, FONT_SMALL, FONT_MONO = _fonts()
+FONT_BOLD, FONT_SMALL, FONT_TYPE, FONT_MONO = _fonts()
+MIN_ID_POINTS = 7.5  # a long id is set smaller, down to this size, before it is elided
+HEADER_PAD = 8.0
+MEDIUM_HEADER_H = NODE_H * 0.5  # the medium level of detail: the id on a taller header, the shape below
+MEDIUM_PAD = 4.0
 
 
 def fmt_value(value) -> str:
@@ -78,6 +94,17 @@ def fmt_count(n: int) -> str:
     return str(n)
 
 
+def draw_port(painter: QPainter, t: "theme.Theme", category: str, multi: bool, at: QPointF, hovered: bool) -> None:
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(t.accent if hovered else t.node_fill, 2.0))
+    painter.setBrush(QBrush(t.accent if hovered else t.category(category)))
+    if multi:
+        painter.drawRoundedRect(QRectF(at.x() - PORT_R, at.y() - PORT_R - 6, 2 * PORT_R, 2 * PORT_R + 12),
+                                PORT_R, PORT_R)
+    else:
+        painter.drawEllipse(at, PORT_R, PORT_R)
+
+
 class PortItem(QGraphicsItem):
     """An input (left) or output (right) port. Dragging from it draws a wire; the scene connects on release."""
 
@@ -91,6 +118,7 @@ class PortItem(QGraphicsItem):
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setPos(NODE_W if is_output else 0.0, NODE_H / 2)
         self.setZValue(2)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
         self.setToolTip("output: drag to an input to connect" if is_output else
                         ("inputs (any number, in order): drag from an output here" if multi else
                          "input: drag from an output here"))
@@ -105,28 +133,20 @@ class PortItem(QGraphicsItem):
         return path
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
-        t = theme.current()
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < LOD_SIMPLE:
-            return
-        color = t.category(self.node.category)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(t.node_fill if not self.hovered else t.accent, 2.0))
-        painter.setBrush(QBrush(t.accent if self.hovered else color))
-        if self.multi:
-            painter.drawRoundedRect(QRectF(-PORT_R, -PORT_R - 6, 2 * PORT_R, 2 * PORT_R + 12), PORT_R, PORT_R)
-        else:
-            painter.drawEllipse(QPointF(0, 0), PORT_R, PORT_R)
-
-    def scene_center(self) -> QPointF:
-        return self.scenePos()
+        """Only while hovered: otherwise its node draws it, into the node's cached picture (thousands of
+        ports are not painted one by one on every frame)."""
+        if self.hovered and option.levelOfDetailFromTransform(painter.worldTransform()) >= LOD_SIMPLE:
+            draw_port(painter, theme.current(), self.node.category, self.multi, QPointF(0, 0), True)
 
     def hoverEnterEvent(self, event) -> None:
         self.hovered = True
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, False)
         self.update()
 
     def hoverLeaveEvent(self, event) -> None:
         self.hovered = False
         self.update()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -254,54 +274,45 @@ class NodeItem(QGraphicsItem):
             painter.drawRect(body)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if lod < LOD_MEDIUM:  # zoomed out: the id, large enough to read, on the category colour
-            painter.setPen(QPen(t.accent, 3 / lod) if selected else QPen(badge, 2 / lod) if badge is not None
-                           else Qt.PenStyle.NoPen)
-            painter.setBrush(color)
-            painter.drawRoundedRect(body, 6, 6)
-            font = QFont(FONT_BOLD)
-            font.setPointSizeF(min(9.0 / lod, 26.0))
-            painter.setFont(font)
-            painter.setPen(QColor("#ffffff"))
-            inner = body.adjusted(6, 2, -6, -2)
-            painter.drawText(inner, Qt.AlignmentFlag.AlignCenter,
-                             QFontMetricsF(font).elidedText(self.node_id, Qt.TextElideMode.ElideRight, inner.width()))
-            return
+        if lod < LOD_MEDIUM:
+            self._paint_medium(painter, t, lod, selected, color, badge)
+        else:
+            self._paint_full(painter, t, selected, color, badge)
+        for port in (self.input_port, self.output_port):
+            if port is not None:
+                draw_port(painter, t, self.category, port.multi, port.pos(), False)
+
+    def _paint_full(self, painter: QPainter, t: "theme.Theme", selected: bool, color: QColor,
+                    badge: QColor | None) -> None:
         border = t.accent if selected else (t.accent if self.drop_target else t.node_border)
-        painter.setPen(QPen(border, 2.0 if (selected or self.drop_target) else 1.0))
-        painter.setBrush(t.node_fill)
-        painter.drawRoundedRect(body, 6, 6)
-        # header band in the category colour
-        outline = QPainterPath()
-        outline.addRoundedRect(body.adjusted(0.5, 0.5, -0.5, -0.5), 5.5, 5.5)
-        painter.save()
-        painter.setClipPath(outline)
-        painter.fillRect(QRectF(0, 0, NODE_W, HEADER_H), color)
-        painter.restore()
+        self._paint_body(painter, t, QPen(border, 2.0 if (selected or self.drop_target) else 1.0), color, HEADER_H)
 
-        pad = 8.0
+        pad = HEADER_PAD
         painter.setPen(QColor("#ffffff"))
-        painter.setFont(FONT_BOLD)
-        fm_bold = QFontMetricsF(FONT_BOLD)
-        painter.setFont(FONT_SMALL)
-        fm_small = QFontMetricsF(FONT_SMALL)
-        type_w = fm_small.horizontalAdvance(self.node_type)
-        painter.drawText(QRectF(NODE_W - pad - type_w, 0, type_w + 1, HEADER_H),
-                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self.node_type)
-        painter.setFont(FONT_BOLD)
-        id_w = NODE_W - 2 * pad - type_w - 6
-        painter.drawText(QRectF(pad, 0, id_w, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
-                         fm_bold.elidedText(self.node_id, Qt.TextElideMode.ElideRight, id_w))
+        font, text = self.header_label()
+        painter.setFont(font)
+        painter.drawText(QRectF(pad, 0, NODE_W - 2 * pad, HEADER_H), Qt.AlignmentFlag.AlignVCenter, text)
 
-        painter.setFont(FONT_SMALL)
-        painter.setPen(t.muted)
-        painter.drawText(QRectF(pad, HEADER_H + 3, NODE_W - 2 * pad, 16), Qt.AlignmentFlag.AlignVCenter,
-                         fm_small.elidedText(self.params_text, Qt.TextElideMode.ElideRight, NODE_W - 2 * pad))
+        # the type, then the key parameters
+        line = QRectF(pad, HEADER_H + 3, NODE_W - 2 * pad, 16)
+        fm_type = QFontMetricsF(FONT_TYPE)
+        type_text = fm_type.elidedText(self.node_type, Qt.TextElideMode.ElideRight, line.width())
+        type_w = fm_type.horizontalAdvance(type_text)
+        painter.setFont(FONT_TYPE)
+        painter.setPen(t.text)
+        painter.drawText(line, Qt.AlignmentFlag.AlignVCenter, type_text)
+        rest = line.adjusted(type_w + 6, 0, 0, 0)
+        if self.params_text and rest.width() > 12:
+            fm_small = QFontMetricsF(FONT_SMALL)
+            painter.setFont(FONT_SMALL)
+            painter.setPen(t.muted)
+            painter.drawText(rest, Qt.AlignmentFlag.AlignVCenter,
+                             fm_small.elidedText(self.params_text, Qt.TextElideMode.ElideRight, rest.width()))
         row = QRectF(pad, HEADER_H + 23, NODE_W - 2 * pad, 18)
         painter.setPen(t.text)
         painter.setFont(FONT_MONO)
         fm_mono = QFontMetricsF(FONT_MONO)
-        count_w = fm_small.horizontalAdvance(self.count_text)
+        count_w = QFontMetricsF(FONT_SMALL).horizontalAdvance(self.count_text)
         painter.drawText(row.adjusted(0, 0, -count_w - 6, 0), Qt.AlignmentFlag.AlignVCenter,
                          fm_mono.elidedText(self.shape_text or "?", Qt.TextElideMode.ElideRight,
                                             row.width() - count_w - 6))
@@ -309,16 +320,86 @@ class NodeItem(QGraphicsItem):
             painter.setFont(FONT_SMALL)
             painter.setPen(t.muted)
             painter.drawText(row, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self.count_text)
-
         if badge is not None:
-            r = self.badge_rect()
-            painter.setPen(QPen(t.node_fill, 1.5))
-            painter.setBrush(badge)
-            painter.drawEllipse(r)
-            painter.setPen(WARNING_TEXT if self.badge_level == "warning" else QColor("#ffffff"))
-            painter.setFont(FONT_BOLD)
-            count = self.badge_count
-            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, "!" if count == 1 else str(count))
+            self._paint_badge(painter, t, badge, self.badge_rect())
+
+    def _paint_body(self, painter: QPainter, t: "theme.Theme", pen: QPen | Qt.PenStyle, color: QColor,
+                    header: float) -> None:
+        """The rounded body in the node colour with a header band in the category colour."""
+        body = QRectF(0, 0, NODE_W, NODE_H)
+        painter.setPen(pen)
+        painter.setBrush(t.node_fill)
+        painter.drawRoundedRect(body, 6, 6)
+        outline = QPainterPath()
+        outline.addRoundedRect(body.adjusted(0.5, 0.5, -0.5, -0.5), 5.5, 5.5)
+        painter.save()
+        painter.setClipPath(outline)
+        painter.fillRect(QRectF(0, 0, NODE_W, header), color)
+        painter.restore()
+
+    def _paint_medium(self, painter: QPainter, t: "theme.Theme", lod: float, selected: bool, color: QColor,
+                      badge: QColor | None) -> None:
+        """Zoomed out to where the full text is too small: the id on the header and the output shape
+        below it, in fonts sized for the screen (about 9 px and up)."""
+        pen = (QPen(t.accent, 3 / lod) if selected else QPen(badge, 2.5 / lod) if badge is not None
+               else QPen(t.node_border, 1 / lod))
+        header = MEDIUM_HEADER_H
+        self._paint_body(painter, t, pen, color, header)
+        width = NODE_W - 2 * MEDIUM_PAD
+        (id_font, id_text), (shape_font, shape_text) = self.medium_labels(lod)
+        painter.setFont(id_font)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(QRectF(MEDIUM_PAD, 0, width, header), Qt.AlignmentFlag.AlignCenter, id_text)
+        painter.setFont(shape_font)
+        painter.setPen(t.text)
+        painter.drawText(QRectF(MEDIUM_PAD, header, width, NODE_H - header), Qt.AlignmentFlag.AlignCenter, shape_text)
+        if badge is not None:
+            size = min(15 / lod, 34.0)
+            self._paint_badge(painter, t, badge, QRectF(NODE_W - size * 0.75, -size * 0.4, size, size), lod)
+
+    def header_label(self) -> tuple[QFont, str]:
+        """The id as the full level of detail sets it in the header: whole, in a smaller font if need be."""
+        return fitted_text(FONT_BOLD, self.node_id, NODE_W - 2 * HEADER_PAD, MIN_ID_POINTS)
+
+    def medium_labels(self, lod: float) -> tuple[tuple[QFont, str], tuple[QFont, str]]:
+        """The id and the output shape as the medium level of detail sets them at zoom `lod`, each with
+        its font, sized to read on screen (about 9 px and up from the zoom Fit goes down to)."""
+        width = NODE_W - 2 * MEDIUM_PAD
+        id_font = QFont(FONT_BOLD)
+        id_font.setPixelSize(max(1, round(min(13 / lod, MEDIUM_HEADER_H * 0.75))))
+        # a long id keeps its end, which tells nodes apart in a row of ids such as layer1_0_conv1, layer1_0_bn1
+        id_label = fitted_text(id_font, self.node_id, width, 0, min_pixels=8.5 / lod, mode=Qt.TextElideMode.ElideLeft)
+        mono = QFont(FONT_MONO)
+        mono.setPixelSize(max(1, round(min(12 / lod, (NODE_H - MEDIUM_HEADER_H) * 0.72))))
+        return id_label, fitted_text(mono, self.shape_text or "?", width, 0, min_pixels=8 / lod)
+
+    def _paint_badge(self, painter: QPainter, t: "theme.Theme", badge: QColor, r: QRectF, lod: float = 1.0) -> None:
+        painter.setPen(QPen(t.node_fill, 1.5 / min(lod, 1.0)))
+        painter.setBrush(badge)
+        painter.drawEllipse(r)
+        painter.setPen(WARNING_TEXT if self.badge_level == "warning" else QColor("#ffffff"))
+        font = QFont(FONT_BOLD)
+        font.setPixelSize(max(1, round(r.height() * 0.62)))
+        painter.setFont(font)
+        count = self.badge_count
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, "!" if count == 1 else str(count))
+
+
+def fitted_text(font: QFont, text: str, width: float, min_points: float, min_pixels: float | None = None,
+                mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight) -> tuple[QFont, str]:
+    """`font`, made smaller (down to `min_points`, or `min_pixels` for a pixel-sized font) until `text`
+    fits `width`, and the text, elided only when it does not fit even then."""
+    fm = QFontMetricsF(font)
+    needed = fm.horizontalAdvance(text)
+    if needed <= width:
+        return font, text
+    smaller = QFont(font)
+    if font.pixelSize() > 0:
+        smaller.setPixelSize(max(1, math.ceil(min_pixels or 1), math.floor(font.pixelSize() * width / needed)))
+    else:
+        smaller.setPointSizeF(max(min_points, font.pointSizeF() * width / needed))
+    fm = QFontMetricsF(smaller)
+    return smaller, fm.elidedText(text, mode, width)
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -348,7 +429,11 @@ class EdgeItem(QGraphicsPathItem):
 
     def adjust(self) -> None:
         self.start, self.end = port_point(self.source, True), port_point(self.target, False)
+        self.straight_when_far = self.end.x() > self.start.x()  # zoomed out, a forward edge is a line
         self.setPath(edge_path(self.start, self.end))
+        scene = self.scene()
+        if scene is not None:
+            scene.edges_moved()
 
     def tooltip(self) -> str:
         return f"{self.source.node_id} → {self.target.node_id}"
@@ -364,10 +449,10 @@ class EdgeItem(QGraphicsPathItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         color = t.accent if (selected or self.highlight) else t.edge
         width = 3.0 if (selected or self.highlight) else 1.8
-        if lod < LOD_SIMPLE:
-            pen = QPen(color, 0)  # cosmetic hairline
-            painter.setPen(pen)
-            painter.drawLine(self.start, self.end)
+        if lod < LOD_SIMPLE:  # (the view hides edge items this far out and draws them in one batch)
+            painter.setPen(QPen(color, 0))  # cosmetic hairline
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(self.path())
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
@@ -393,17 +478,52 @@ def port_point(node: NodeItem, output: bool) -> QPointF:
 
 
 def edge_path(start: QPointF, end: QPointF) -> QPainterPath:
-    """A cubic curve leaving to the right and arriving from the left; a long edge between nodes on one
-    row arcs below them instead of running through them."""
+    """A cubic curve leaving to the right and arriving from the left. A long edge between nodes on one
+    row (a residual skip) runs just below them instead of through them; an edge back to the left onto a lower row (the
+    flow wrapping to the next band of an automatic layout) runs down beside its source, left through the
+    gap above its target's row and in from the left, like a carriage return."""
     dx = end.x() - start.x()
     dy = end.y() - start.y()
     path = QPainterPath(start)
-    if dx > 0 and abs(dy) < NODE_H * 0.6 and dx > NODE_W * 1.6:
-        drop = NODE_H * 0.9
-        path.cubicTo(start + QPointF(min(dx * 0.25, 120), drop), end + QPointF(-min(dx * 0.25, 120), drop), end)
-        return path
+    if dx > NODE_W * 1.6 and abs(dy) < NODE_H * 0.6:
+        return _skip_path(start, end)
+    if dx < -NODE_W * 0.5 and dy > NODE_H + 2 * RETURN_CORNER:
+        return _return_path(start, end)
     reach = max(40.0, abs(dx) * 0.5) if dx > 0 else max(80.0, min(abs(dx) * 0.5 + 60, 240))
     path.cubicTo(start + QPointF(reach, 0), end - QPointF(reach, 0), end)
+    return path
+
+
+RETURN_CORNER = 14.0
+SKIP_LANE = 12.0  # how far below the bottom of its row a skip edge runs
+RETURN_OUT = 26.0  # how far right of its source (left of its target) a returning edge turns
+
+
+def _skip_path(start: QPointF, end: QPointF) -> QPainterPath:
+    lane = max(start.y(), end.y()) + NODE_H / 2 + SKIP_LANE
+    turn = min(36.0, (end.x() - start.x()) / 4)
+    path = QPainterPath(start)
+    path.cubicTo(start + QPointF(turn * 0.8, 0), QPointF(start.x() + turn * 0.2, lane), QPointF(start.x() + turn, lane))
+    path.lineTo(end.x() - turn, lane)
+    path.cubicTo(QPointF(end.x() - turn * 0.2, lane), end - QPointF(turn * 0.8, 0), end)
+    return path
+
+
+def _return_path(start: QPointF, end: QPointF) -> QPainterPath:
+    r, out = RETURN_CORNER, RETURN_OUT
+    gap = end.y() - start.y() - NODE_H  # between the source's bottom and the target's top
+    lane = end.y() - NODE_H / 2 - min(autolayout.BAND_GAP / 2, gap / 2)
+    right, left = start.x() + out, end.x() - out
+    path = QPainterPath(start)
+    path.lineTo(right - r, start.y())
+    path.quadTo(right, start.y(), right, start.y() + r)
+    path.lineTo(right, lane - r)
+    path.quadTo(right, lane, right - r, lane)
+    path.lineTo(left + r, lane)
+    path.quadTo(left, lane, left, lane + r)
+    path.lineTo(left, end.y() - r)
+    path.quadTo(left, end.y(), left + r, end.y())
+    path.lineTo(end)
     return path
 
 

@@ -10,11 +10,15 @@ warnings and red for errors; they follow their node through renames, go with
 it when it is deleted, and are all dropped when another graph is opened. Gestures: a palette drop adds a node (on
 an edge: inserts it), a drag from a port connects on release, dragging nodes is
 one Move step on release, and a lone unconnected node dropped on an edge is
-inserted into it.
+inserted into it. Where new nodes land is decided by `nodetrainer.placement`
+(through the document), so no insert leaves nodes on top of each other.
+`contentChanged` and `badgesChanged` tell overviews such as the minimap what to
+redraw.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsScene
 
 from nodetrainer.graph import GraphEvent
@@ -32,6 +36,8 @@ SNAP_RADIUS = 24.0
 class GraphScene(QGraphicsScene):
     fileDropped = Signal(str)
     wireDroppedOnEmpty = Signal(str, bool, QPointF)  # node id, from its output?, where
+    contentChanged = Signal()  # nodes, edges or positions changed (for overviews such as the minimap)
+    badgesChanged = Signal(list)  # ids of nodes whose badge appeared, went or changed level
 
     def __init__(self, document: Document, parent=None) -> None:
         super().__init__(parent)
@@ -44,6 +50,8 @@ class GraphScene(QGraphicsScene):
         self._edge_hint: EdgeItem | None = None
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.detailed = True  # ports shown; the view turns them off when zoomed far out
+        self._graph_rect: QRectF | None = None  # every node's bounds, until the graph changes
+        self._edge_drawing: tuple[list[QLineF], list[QPainterPath]] | None = None
         self.flags: dict[str, dict[str, tuple[str, str]]] = {}  # node id -> category -> (level, message)
         document.graph.subscribe(self._on_event)
         document.validated.connect(self.apply_report)
@@ -64,6 +72,12 @@ class GraphScene(QGraphicsScene):
             self._add_edge_item(source, target)
         self.apply_report(self.doc.report)
         self._fit_rect()
+        self._changed()
+
+    def _changed(self) -> None:
+        self._graph_rect = None
+        self._edge_drawing = None
+        self.contentChanged.emit()
 
     def _fit_rect(self) -> None:
         rect = self.itemsBoundingRect() if self.nodes else QRectF(-400, -300, 800, 600)
@@ -86,8 +100,10 @@ class GraphScene(QGraphicsScene):
     def _add_edge_item(self, source: str, target: str) -> None:
         if source in self.nodes and target in self.nodes and (source, target) not in self.edges:
             edge = EdgeItem(self.nodes[source], self.nodes[target])
+            edge.setVisible(self.detailed)
             self.addItem(edge)
             self.edges[(source, target)] = edge
+            self._edge_drawing = None
 
     def _remove_edge_item(self, key: tuple[str, str]) -> None:
         edge = self.edges.pop(key, None)
@@ -96,6 +112,7 @@ class GraphScene(QGraphicsScene):
                 self._edge_hint = None
             edge.detach()
             self.removeItem(edge)
+            self._edge_drawing = None
 
     def _params_text(self, node_id: str) -> str:
         node = self.doc.graph.nodes[node_id]
@@ -119,7 +136,10 @@ class GraphScene(QGraphicsScene):
         if kind == "replaced":
             self.flags.clear()  # they were about the graph that was there before
             self.rebuild()
-        elif kind == "node_added":
+            return
+        if kind == "settings_changed":
+            return
+        if kind == "node_added":
             self._add_node_item(node_id)
         elif kind == "node_removed":
             self.flags.pop(node_id, None)
@@ -131,6 +151,7 @@ class GraphScene(QGraphicsScene):
         elif kind == "node_changed":
             if node_id in self.nodes:
                 self.nodes[node_id].set_content(params_text=self._params_text(node_id))
+            return  # nothing an overview shows
         elif kind == "node_renamed":
             item = self.nodes.pop(other, None)
             if other in self.flags:
@@ -152,6 +173,7 @@ class GraphScene(QGraphicsScene):
                 x, y = self.doc.graph.layout[node_id]
                 if item.pos() != QPointF(x, y):
                     item.setPos(x, y)
+        self._changed()
 
     def apply_report(self, report: Report) -> None:
         """Output shapes, parameter counts and problem badges from the latest validation."""
@@ -161,7 +183,9 @@ class GraphScene(QGraphicsScene):
         for problem in self.doc.problems:
             if problem.node is not None:
                 by_node.setdefault(problem.node, []).append(problem.message)
+        restyled = []
         for node_id, item in self.nodes.items():
+            badge = item.badge_level if item.problems or item.flags else None
             tensor = tensors.get(node_id)
             shape = "×".join(str(d) for d in tensor.shape) if tensor is not None else ""
             if tensor is not None and tensor.dtype != "float32":
@@ -169,6 +193,10 @@ class GraphScene(QGraphicsScene):
             count = counts.get(node_id, 0)
             item.set_content(shape_text=shape, count_text=f"{fmt_count(count)} params" if count else "",
                              problems=by_node.get(node_id, []), flags=self._item_flags(node_id))
+            if (item.badge_level if item.problems or item.flags else None) != badge:
+                restyled.append(node_id)
+        if restyled:
+            self.badgesChanged.emit(restyled)
 
     # -- flags from outside the editor (training, data) --------------------------------------------
     def set_node_flag(self, category: str, node_id: str, level: str, message: str) -> None:
@@ -188,10 +216,12 @@ class GraphScene(QGraphicsScene):
         item = self.nodes.get(node_id)
         if item is not None:
             item.set_content(flags=self._item_flags(node_id))
+            self.badgesChanged.emit([node_id])
 
     def clear_node_flags(self, category: str | None = None) -> None:
         """Drop every flag of `category` (None: of every category)."""
-        for node_id in list(self.flags):
+        restyled = list(self.flags)
+        for node_id in restyled:
             flags = self.flags[node_id]
             if category is None:
                 flags.clear()
@@ -202,6 +232,8 @@ class GraphScene(QGraphicsScene):
             item = self.nodes.get(node_id)
             if item is not None:
                 item.set_content(flags=self._item_flags(node_id))
+        if restyled:
+            self.badgesChanged.emit(restyled)
 
     def node_flags(self, node_id: str) -> dict[str, tuple[str, str]]:
         """The flags on a node: category -> (level, message)."""
@@ -212,12 +244,31 @@ class GraphScene(QGraphicsScene):
         return [(category, level, message) for category, (level, message) in sorted(flags.items())]
 
     def set_detailed(self, detailed: bool) -> None:
-        """Show or hide the ports of every node (hidden when zoomed out so far that they cannot be hit:
-        thousands fewer items to paint)."""
+        """Show or hide the ports of every node and the edge items (hidden when zoomed out so far that
+        they cannot be hit; the view then draws every edge in one batch, see `edge_drawing`)."""
         if detailed != self.detailed:
             self.detailed = detailed
             for item in self.nodes.values():
                 item.set_ports_visible(detailed)
+            for edge in self.edges.values():
+                edge.setVisible(detailed)
+
+    def edge_drawing(self) -> tuple[list[QLineF], list[QPainterPath]]:
+        """Every edge as a straight line (forward edges) or its path (edges back to the next band), in
+        scene coordinates, kept until an edge or a node moves: one batch for the view to draw when zoomed
+        far out, and for the minimap."""
+        if self._edge_drawing is None:
+            lines, paths = [], []
+            for edge in self.edges.values():
+                if edge.straight_when_far:
+                    lines.append(QLineF(edge.start, edge.end))
+                else:
+                    paths.append(edge.path())
+            self._edge_drawing = (lines, paths)
+        return self._edge_drawing
+
+    def edges_moved(self) -> None:
+        self._edge_drawing = None
 
     # -- queries -------------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
@@ -386,9 +437,6 @@ class GraphScene(QGraphicsScene):
         item = self.nodes.get(next(iter(self._press_positions)))
         return item if item is not None and not item.edges else None
 
-    def begin_move(self) -> None:
-        self._press_positions = {i.node_id: i.pos() for i in self.selectedItems() if isinstance(i, NodeItem)}
-
     def finish_move(self) -> None:
         """Turn where the dragged nodes ended up into one undoable step (or an insertion into an edge)."""
         pressed, self._press_positions = self._press_positions or {}, None
@@ -410,8 +458,15 @@ class GraphScene(QGraphicsScene):
                 self.nodes[n].setPos(x, y)
 
     def items_rect(self, ids=None) -> QRectF:
+        """The bounds of the given nodes' bodies (default: every node; kept until the graph changes)."""
+        if ids is None and self._graph_rect is not None:
+            return QRectF(self._graph_rect)
         items = [self.nodes[n] for n in (ids if ids is not None else self.nodes) if n in self.nodes]
-        rect = QRectF()
-        for item in items:
-            rect = rect.united(item.sceneBoundingRect())
+        if not items:
+            return QRectF()
+        xs = [item.pos().x() for item in items]
+        ys = [item.pos().y() for item in items]
+        rect = QRectF(min(xs), min(ys), max(xs) - min(xs) + NODE_W, max(ys) - min(ys) + NODE_H)
+        if ids is None:
+            self._graph_rect = QRectF(rect)
         return rect

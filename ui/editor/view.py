@@ -1,28 +1,39 @@
-"""The canvas view: zoom around the cursor, pan, fit, grid, box selection, and Tab for quick-add.
+"""The canvas view: zoom around the cursor, pan, fit, grid, box selection, Tab for quick-add, Ctrl+F to find.
 
 Wheel zooms about the point under the cursor; the middle button (or Space with
-the left button) pans; dragging on empty canvas draws a selection box. The grid
-is drawn in `drawBackground` as batched lines, with the fine grid dropped when
-zoomed out.
+the left button) pans; dragging on empty canvas draws a selection box. Fit shows
+the whole graph at most at 100 % and never below `FIT_MIN_ZOOM`, where nodes
+still show their id and output shape; a graph too big for that is shown from its
+start, with the minimap (`minimap.py`) for the rest. `reveal` selects a node and
+centres it, zooming in when its text is too small (find, the Problems and
+Summary panels). The grid is drawn in `drawBackground` as batched lines over the
+part in view, with the fine grid dropped when zoomed out; zoomed out past the
+medium level of detail, every edge is drawn there too, in one batch.
 """
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QPen
+from PySide6.QtGui import QKeyEvent, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsView, QToolTip
 
 from .. import theme
-from .items import LOD_SIMPLE
+from .items import LOD_MEDIUM, LOD_SIMPLE
+from .find import FindBar
+from .minimap import Minimap
 from .quickadd import QuickAdd
 from .scene import GraphScene
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 4.0
+FIT_MIN_ZOOM = 0.3  # Fit never goes below this: nodes still show their id and output shape (LOD_SIMPLE)
+READABLE_ZOOM = 1.0  # revealing a node zooms in to this when its text is too small to read
+FIT_MARGIN = 40.0
 
 
 class GraphView(QGraphicsView):
     zoomChanged = Signal(float)
+    visibleAreaChanged = Signal()  # panned, zoomed or resized
 
     def __init__(self, scene: GraphScene, parent=None) -> None:
         super().__init__(scene, parent)
@@ -46,6 +57,12 @@ class GraphView(QGraphicsView):
         self._quick_link: tuple[str, bool] | None = None  # a wire dropped on empty canvas: (node, from output)
         scene.wireDroppedOnEmpty.connect(self._wire_dropped)
         theme.manager().changed.connect(self._theme_changed)
+        self.minimap = Minimap(self)
+        self.find_bar = FindBar(self)
+        self.find_bar.highlighted.connect(self.center_on_node)
+        self.find_bar.chosen.connect(self.reveal)
+        self.find_bar.cancelled.connect(self._find_cancelled)
+        self._before_find: tuple[QTransform, QPointF] | None = None
 
     def _theme_changed(self) -> None:
         self.resetCachedContent()
@@ -76,6 +93,21 @@ class GraphView(QGraphicsView):
     def _zoomed(self) -> None:
         self.graph_scene.set_detailed(self.zoom() >= LOD_SIMPLE)
         self.zoomChanged.emit(self.zoom())
+        self.visibleAreaChanged.emit()
+
+    def visible_scene_rect(self) -> QRectF:
+        """The part of the canvas in view, in scene coordinates."""
+        return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        if self.scene() is not None:  # None while the scene is being destroyed with the window
+            self.visibleAreaChanged.emit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.scene() is not None:
+            self.visibleAreaChanged.emit()
 
     def wheelEvent(self, event) -> None:
         delta = event.angleDelta().y() or event.angleDelta().x()
@@ -83,25 +115,45 @@ class GraphView(QGraphicsView):
             self.zoom_by(math.pow(1.0015, delta), event.position())
         event.accept()
 
+    def set_zoom(self, zoom: float) -> None:
+        """Zoom to `zoom` about the view centre."""
+        center = self.mapToScene(self.viewport().rect().center())
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self.centerOn(center)
+        self._zoomed()
+
     def fit(self, ids=None) -> None:
-        """Show every node (or the given ones), at most at 100 %."""
+        """Show every node (or the given ones), at most at 100 %. A graph too large to show whole at the
+        zoom where node text still reads is shown from its start (top left) at that zoom instead."""
         rect = self.graph_scene.items_rect(ids)
         if rect.isNull():
             rect = QRectF(-200, -150, 400, 300)
-        rect = rect.adjusted(-40, -40, 40, 40)
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        if self.zoom() > 1.0:
-            self.zoom_by(1.0 / self.zoom())
-            self.centerOn(rect.center())
-        elif self.zoom() < MIN_ZOOM:
-            self.zoom_by(MIN_ZOOM / self.zoom())
-            self.centerOn(rect.center())
+        rect = rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        area = self.viewport().rect()
+        zoom = min(area.width() / rect.width(), area.height() / rect.height())
+        zoom = max(FIT_MIN_ZOOM, min(1.0, zoom))
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        seen_w, seen_h = area.width() / zoom, area.height() / zoom
+        x = rect.center().x() if rect.width() <= seen_w else rect.left() + seen_w / 2
+        y = rect.center().y() if rect.height() <= seen_h else rect.top() + seen_h / 2
+        self.centerOn(QPointF(x, y))
         self._zoomed()
 
     def center_on_node(self, node_id: str) -> None:
         item = self.graph_scene.nodes.get(node_id)
         if item is not None:
             self.centerOn(item.center())
+
+    def reveal(self, node_id: str) -> bool:
+        """Select a node and centre it, zooming in to a readable size when its text is too small."""
+        item = self.graph_scene.nodes.get(node_id)
+        if item is None:
+            return False
+        self.graph_scene.select_ids([node_id])
+        if self.zoom() < LOD_MEDIUM:
+            self.set_zoom(READABLE_ZOOM)
+        self.centerOn(item.center())
+        return True
 
     def cursor_scene_pos(self) -> QPointF:
         """Where the cursor is on the canvas, or the view centre when it is outside."""
@@ -113,8 +165,11 @@ class GraphView(QGraphicsView):
     # -- grid ------------------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         t = theme.current()
+        rect = rect.intersected(self.visible_scene_rect().adjusted(-2, -2, 2, 2))  # may span the whole graph
         painter.fillRect(rect, t.background)
         zoom = self.zoom()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # straight hairlines: half the cost
         for step, color, min_zoom in ((20, t.grid_minor, 0.6), (100, t.grid_major, 0.15)):
             if zoom < min_zoom:
                 continue
@@ -124,6 +179,14 @@ class GraphView(QGraphicsView):
             lines += [QLineF(rect.left(), y, rect.right(), y) for y in _range(top, rect.bottom(), step)]
             painter.setPen(QPen(color, 0))
             painter.drawLines(lines)
+        if not self.graph_scene.detailed:  # zoomed far out: every edge in one batch, under the nodes
+            lines, paths = self.graph_scene.edge_drawing()
+            painter.setPen(QPen(t.edge, 0))
+            painter.drawLines(lines)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for path in paths:
+                painter.drawPath(path)
+        painter.restore()
 
     # -- panning ---------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
@@ -176,6 +239,23 @@ class GraphView(QGraphicsView):
             return
         super().keyReleaseEvent(event)
 
+    # -- find --------------------------------------------------------------------------------
+    def open_find(self) -> None:
+        """Ctrl+F: a search box for a node by id or type, at the top right of the canvas."""
+        area = self.viewport().rect()
+        self._before_find = (self.transform(), self.mapToScene(area.center()))
+        corner = self.viewport().mapToGlobal(area.topRight())
+        self.find_bar.popup_at(corner - QPoint(self.find_bar.width() + 12, -12), self.graph_scene.doc.graph)
+
+    def _find_cancelled(self) -> None:
+        """Escape in the find box: back to the view from before the search."""
+        if self._before_find is not None:
+            transform, center = self._before_find
+            self.setTransform(transform)
+            self.centerOn(center)
+            self._zoomed()
+        self._before_find = None
+
     # -- quick add -------------------------------------------------------------------------
     def viewportEvent(self, event) -> bool:
         if event.type() == QEvent.Type.ToolTip:  # node and edge tooltips are built only when shown
@@ -212,7 +292,7 @@ class GraphView(QGraphicsView):
         elif self._quick_link is not None:
             other, from_output = self._quick_link
             node_id = scene.doc.add_node(name, pos, connect_from=other if from_output else None,
-                                         connect_to=None if from_output else other)
+                                         connect_to=None if from_output else other, beside_source=False)
             ids = [node_id] if node_id else []
         else:
             selected = scene.selected_ids()
