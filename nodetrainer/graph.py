@@ -24,7 +24,8 @@ from .errors import GraphError, Problem
 from .layers import REGISTRY
 from .settings import DataConfig, TrainingConfig, parse_data, parse_training
 
-ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z, not $: "fc\n" is not an id
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}\Z")
 MAX_ID_LENGTH = 64
 
 
@@ -32,13 +33,21 @@ def id_problem(node_id: Any) -> str | None:
     """Why `node_id` is not a valid node id, or None."""
     if not isinstance(node_id, str):
         return f"node id {node_id!r} must be a name such as conv1"
-    if not ID_RE.match(node_id):
+    if not ID_RE.fullmatch(node_id):
         return f"node id '{node_id}' must start with a letter or _ and hold only letters, digits and _"
     if len(node_id) > MAX_ID_LENGTH:
         return f"node id '{node_id[:20]}...' is longer than {MAX_ID_LENGTH} characters"
     if keyword.iskeyword(node_id) or keyword.issoftkeyword(node_id):
         return f"node id '{node_id}' is a Python keyword; ids become names in generated code"
     return None
+
+
+def name_problem(name: Any) -> str | None:
+    """Why `name` cannot be a graph's name (it names run folders and the exported class), or None."""
+    if isinstance(name, str) and NAME_RE.fullmatch(name):
+        return None
+    return ("'name' must be up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit; "
+            f"got {name!r}")
 
 
 @dataclass

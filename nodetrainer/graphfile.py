@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from .errors import GraphError, Problem, did_you_mean, one_of
-from .graph import Graph, Node, id_problem
+from .errors import GraphError, Problem, did_you_mean, one_of, suggestion_budget
+from .graph import NAME_RE, Graph, Node, id_problem, name_problem  # noqa: F401  (NAME_RE: public here too)
 from .layers import REGISTRY
 from .schema import check_mapping
 from .settings import (DATA_PARAMS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, OPTIMIZER_PARAMS, REGULARIZATION_PARAMS,
@@ -33,7 +33,6 @@ FORMAT_VERSION = 1
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 32
 TOP_KEYS = ("nodetrainer", "name", "description", "nodes", "edges", "data", "training", "tune", "layout")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
 
 class _Refused(Exception):
@@ -96,7 +95,11 @@ class _Reader:
         if isinstance(node, ScalarNode):
             if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
                             "tag:yaml.org,2002:null", "tag:yaml.org,2002:str"):
-                value = self._constructor.construct_object(node)
+                try:
+                    value = self._constructor.construct_object(node)
+                except ValueError:  # an integer of thousands of digits (Python refuses to convert it)
+                    raise _Refused(node.start_mark.line + 1,
+                                   f"the number {node.value[:12]}... with {len(node.value)} digits is too large") from None
                 if isinstance(value, float) and not math.isfinite(value):
                     raise _Refused(node.start_mark.line + 1, f"{node.value} is not a finite number")
                 return value
@@ -135,6 +138,11 @@ def read_graph(text: str | bytes, file: str | None = None) -> tuple[Graph | None
             return None, [Problem(f"the file is not UTF-8 text (byte {exc.start})", file)]
     if len(text) > MAX_FILE_BYTES:
         return None, [Problem(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file)]
+    with suggestion_budget():
+        return _read(text, file)
+
+
+def _read(text: str, file: str | None) -> tuple[Graph | None, list[Problem]]:
     reader = _Reader(file)
     try:
         root = _compose(text)
@@ -178,9 +186,8 @@ def _build(raw: dict[str, Any], reader: _Reader) -> tuple[Graph | None, list[Pro
     if name is None:
         problem("missing 'name' (a short name used for run folders and the exported class)", 1)
         name = "untitled"
-    elif not isinstance(name, str) or not NAME_RE.match(name):
-        problem(f"'name' must be up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit; "
-                f"got {name!r}", at("name"))
+    elif name_problem(name):
+        problem(name_problem(name), at("name"))
         name = "untitled"
     graph = Graph(name)
     graph.path = Path(reader.file) if reader.file else None
@@ -206,8 +213,9 @@ def _build(raw: dict[str, Any], reader: _Reader) -> tuple[Graph | None, list[Pro
     elif not isinstance(edges, list):
         problem("'edges' must be a list of chains such as 'image -> conv1 -> out'", at("edges"))
     else:
+        declared = set(nodes) if isinstance(nodes, dict) else set()
         for i, chain in enumerate(edges):
-            _read_chain(graph, chain, reader, at("edges", i), set(nodes) if isinstance(nodes, dict) else set())
+            _read_chain(graph, chain, reader, at("edges", i), declared)
 
     for section, parse in (("data", parse_data), ("training", parse_training), ("tune", parse_tune)):
         if section in raw:
@@ -339,12 +347,23 @@ def scalar(value: Any, flow: bool = True) -> str:
                     return value
             except yaml.YAMLError:
                 pass
-        return json.dumps(value, ensure_ascii=False)
+        return _quoted(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(scalar(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write a {type(value).__name__} to a graph file")
+
+
+# characters YAML cannot hold raw in a double-quoted scalar (non-printable, or line breaks it would fold)
+_UNPRINTABLE = re.compile("[^\x09\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\U00010000-\U0010FFFF]")
+
+
+def _quoted(text: str) -> str:
+    """A double-quoted YAML scalar reading back as exactly `text` (JSON's escapes, plus YAML's for the rest)."""
+    body = json.dumps(text, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) <= 0xFFFF
+                            else f"\\U{ord(m.group()):08x}", body)
 
 
 def _ordered(mapping: dict[str, Any], order: tuple[str, ...]) -> list[tuple[str, Any]]:
@@ -356,13 +375,13 @@ def _section_lines(section: str, mapping: dict[str, Any]) -> list[str]:
     out = [f"{section}:"]
     for key, value in _ordered(mapping, SECTION_ORDER.get(section, ())):
         if isinstance(value, dict) and (section == "tune" and key == "space"):
-            out.append(f"  {key}:")
+            out.append(f"  {scalar(key, flow=False)}:")
             out += [f"    {scalar(k)}: {scalar(v)}" for k, v in value.items()]
         elif isinstance(value, dict):
             inner = _ordered(value, SECTION_ORDER.get(f"{section}.{key}", ()))
-            out.append(f"  {key}: " + "{" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in inner) + "}")
+            out.append(f"  {scalar(key, flow=False)}: " + "{" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in inner) + "}")
         else:
-            out.append(f"  {key}: {scalar(value, flow=False)}")
+            out.append(f"  {scalar(key, flow=False)}: {scalar(value, flow=False)}")
     return out
 
 
