@@ -14,6 +14,8 @@ import copy
 import heapq
 import keyword
 import re
+import sys
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -90,6 +92,7 @@ class Graph:
         self.path: Path | None = None
         self.lines: dict[tuple, int] = {}  # key path in the file -> line, for locating problems
         self._subscribers: list[Callable[[GraphEvent], None]] = []
+        self._failed: set[int] = set()  # ids of subscribers whose error was reported
 
     # -- events -----------------------------------------------------------------
     def subscribe(self, callback: Callable[[GraphEvent], None]) -> Callable[[], None]:
@@ -97,10 +100,37 @@ class Graph:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
+    def subscribe_weakly(self, owner: Any, handler: Callable[[Any, GraphEvent], None],
+                         alive: Callable[[Any], bool] | None = None) -> Callable[[], None]:
+        """Call `handler(owner, event)` after every change while `owner` lives. The graph holds `owner`
+        weakly, so a view that subscribed does not outlive its window; once it is gone (or `alive(owner)`
+        says so, e.g. a widget whose native side was deleted) the subscription removes itself.
+        Returns the unsubscriber."""
+        ref = weakref.ref(owner)
+        unsubscribe: Callable[[], None] = lambda: None  # noqa: E731 - replaced below
+
+        def callback(event: GraphEvent) -> None:
+            target = ref()
+            if target is None or (alive is not None and not alive(target)):
+                unsubscribe()
+                return
+            handler(target, event)
+
+        unsubscribe = self.subscribe(callback)
+        return unsubscribe
+
     def _emit(self, kind: str, node: str | None = None, other: str | None = None) -> None:
+        """Tells every subscriber. One that raises cannot stop the others (an undo must reach every view):
+        its first error goes to `sys.excepthook` (a traceback on the console, a failure under pytest-qt),
+        later ones from the same subscriber are ignored, as the trainer's Publisher does."""
         event = GraphEvent(kind, node, other)
         for callback in list(self._subscribers):
-            callback(event)
+            try:
+                callback(event)
+            except Exception:
+                if id(callback) not in self._failed:
+                    self._failed.add(id(callback))
+                    sys.excepthook(*sys.exc_info())
 
     # -- queries ----------------------------------------------------------------
     def edges(self) -> list[tuple[str, str]]:

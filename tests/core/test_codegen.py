@@ -14,9 +14,11 @@ import torch
 from nodetrainer.cli import main
 from nodetrainer.codegen import generate
 from nodetrainer.compiler import compile_graph, node_for_traceback
+from nodetrainer.errors import GraphError
 from nodetrainer.graph import Graph
 from nodetrainer.graphfile import load_graph, read_graph
 from nodetrainer.summary import summarize
+from nodetrainer.validate import check_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p for p in (ROOT / "graphs").glob("*.yaml") if p.stem != "resnet18")
@@ -121,7 +123,11 @@ def test_summary_of_huge_graph_allocates_nothing():
     g.add_node("out", "Output")
     g.connect("x", "fc")
     g.connect("fc", "out")
-    assert summarize(g).total_params == 10**13  # 40 TB of weights if anything were allocated
+    assert summarize(g, partial=True).total_params == 10**13  # 40 TB of weights if anything were allocated
+    [problem] = check_graph(g).problems  # and far too many to build: refused before anything is allocated
+    assert problem.node == "fc" and "10,000,000,000,000 weights" in problem.message
+    with pytest.raises(GraphError, match="at most 4,294,967,296 fit"):
+        compile_graph(g)
 
 
 def test_resnet18_has_torchvision_parameter_count(capsys):
