@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import difflib
+import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Sequence, Sized
 
@@ -24,15 +25,24 @@ class Problem:
     node: str | None = None
 
     def __str__(self) -> str:
-        where = self.file or "<graph>"
+        """`FILE:LINE: node ID: message`, always one line (line breaks and control characters quoted from a
+        file show escaped, as `\\n`)."""
+        where = _one_line(self.file or "<graph>")
         if self.line is not None:
             where += f":{self.line}"
-        node = f" node {self.node}:" if self.node else ""
-        return f"{where}:{node} {self.message}"
+        node = f" node {_one_line(self.node)}:" if self.node else ""
+        return f"{where}:{node} {_one_line(self.message)}"
 
     def located(self, file: str | None = None, line: int | None = None) -> "Problem":
         """A copy with file and line filled in where they are missing."""
         return replace(self, file=self.file or file, line=self.line if self.line is not None else line)
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
 class NodeTrainerError(Exception):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -61,9 +62,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         return torch.load(Path(path), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:  # torch's own text is a page of advice on weights_only
-        first = str(exc).strip().splitlines()
-        what = next((line.strip() for line in first if "Unsupported global" in line or "GLOBAL" in line), "")
-        detail = f" ({what.split(':', 1)[-1].strip()[:120]})" if what else ""
+        found = re.search(r"(?:GLOBAL|global:?)\s+([\w.]+)", str(exc))
+        detail = f" such as {found.group(1)}" if found else ""
         raise UnsafeCheckpoint(f"refused: it holds objects other than tensors and plain values{detail}, and "
                                "loading it could run code") from None
 
