@@ -24,14 +24,17 @@ class Problem:
     line: int | None = None
     node: str | None = None
 
+    def __post_init__(self) -> None:
+        # one line, whatever text from a file it quotes: line breaks and control characters show escaped (\n)
+        object.__setattr__(self, "message", _one_line(self.message))
+
     def __str__(self) -> str:
-        """`FILE:LINE: node ID: message`, always one line (line breaks and control characters quoted from a
-        file show escaped, as `\\n`)."""
+        """`FILE:LINE: node ID: message`, always one line."""
         where = _one_line(self.file or "<graph>")
         if self.line is not None:
             where += f":{self.line}"
         node = f" node {_one_line(self.node)}:" if self.node else ""
-        return f"{where}:{node} {_one_line(self.message)}"
+        return f"{where}:{node} {self.message}"
 
     def located(self, file: str | None = None, line: int | None = None) -> "Problem":
         """A copy with file and line filled in where they are missing."""

@@ -32,6 +32,7 @@ from .settings import (DATA_PARAMS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, OPT
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 32
+MAX_COORD = 1e9  # layout positions: far beyond any canvas, and within what a float and the editor's scene hold
 TOP_KEYS = ("nodetrainer", "name", "description", "nodes", "edges", "data", "training", "tune", "layout")
 
 
@@ -158,8 +159,13 @@ def _read(text: str, file: str | None) -> tuple[Graph | None, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "invalid YAML"
         return None, [Problem(f"not valid YAML: {what}", file, mark.line + 1 if mark else None)]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow anywhere
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        return None, [Problem(f"not valid YAML: the control character U+{char:04X} is not allowed in a graph file",
+                              file, line)]
     except yaml.YAMLError as exc:
-        return None, [Problem(f"not valid YAML: {exc}", file)]
+        return None, [Problem(f"not valid YAML: {str(exc).strip().splitlines()[0]}", file)]
     except RecursionError:
         return None, [Problem(f"the file nests deeper than {MAX_DEPTH} levels", file)]
     return _build(raw, reader)
@@ -231,12 +237,13 @@ def _build(raw: dict[str, Any], reader: _Reader) -> tuple[Graph | None, list[Pro
         else:
             for node_id, pos in layout.items():
                 ok = isinstance(pos, list) and len(pos) == 2 and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_COORD for v in pos)
                 if node_id not in graph.nodes and not (isinstance(nodes, dict) and node_id in nodes):
                     problem(f"layout names unknown node '{node_id}'{did_you_mean(node_id, graph.nodes)}",
                             at("layout", node_id))
                 elif not ok:
-                    problem(f"layout of '{node_id}' must be [x, y] numbers", at("layout", node_id), node_id)
+                    problem(f"layout of '{node_id}' must be [x, y] numbers within ±{MAX_COORD:.0e}",
+                            at("layout", node_id), node_id)
                 elif node_id in graph.nodes:
                     graph.layout[node_id] = (float(pos[0]), float(pos[1]))
     return graph, reader.problems
@@ -341,11 +348,11 @@ def scalar(value: Any, flow: bool = True) -> str:
             text = f"{mantissa}.0e{exponent}"
         return text
     if isinstance(value, str):
-        if value and value == value.strip() and "#" not in value and "\n" not in value:
+        if value and value == value.strip() and "#" not in value and not _UNPRINTABLE.search(value):
             try:
                 if yaml.safe_load(value) == value and (not flow or yaml.safe_load(f"[{value}]") == [value]):
                     return value
-            except yaml.YAMLError:
+            except (yaml.YAMLError, ValueError):  # ValueError: digits beyond Python's int conversion limit
                 pass
         return _quoted(value)
     if isinstance(value, (list, tuple)):
@@ -452,7 +459,9 @@ def dump_graph(graph: Graph) -> str:
 
 
 def _coord(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else scalar(round(float(v), 2))
+    """A layout coordinate to 0.01, as an integer when it is one after rounding (so a save reads back to itself)."""
+    r = round(float(v), 2) + 0.0  # + 0.0: no "-0.0"
+    return str(int(r)) if r.is_integer() else scalar(r)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
