@@ -526,8 +526,12 @@ class Trainer:
             self._emit(GradientStats(self.global_step, grad_norms, weight_norms, epoch))
         where = f" at step {self.global_step}"
         if node is not None:
-            norm = grad_norms.get(node, self.grad_monitor.last_finite.get(node))
-            where += f"; the largest gradient was in node {node}" + (f" (norm {norm:.3g})" if norm is not None else "")
+            norm, earlier = grad_norms.get(node), self.grad_monitor.last_finite.get(node)
+            where += f"; the largest gradient was in node {node}"
+            if norm is not None and math.isfinite(norm):
+                where += f" (norm {norm:.3g})"
+            elif earlier is not None and math.isfinite(earlier):
+                where += f" (norm {earlier:.3g} before the values became non-finite)"
         self._emit(WarningEvent(f"training diverged ({what or 'non-finite value'}){where}; the last finite weights "
                                 "are kept. Try a lower learning rate, grad_clip or a normalization layer",
                                 node, level="error", kind=DIVERGED))
