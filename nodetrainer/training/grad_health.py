@@ -4,7 +4,8 @@ Parameters are grouped by the top-level module that owns them; the compiled
 model names its top-level modules by node id, so every number and warning names
 a node of the graph. A report costs two multi-tensor norm kernels, one
 `index_add_` per group and a single `.tolist()`; the trainer asks for one every
-few steps (and at least once an epoch), never every step.
+few steps (and at least once an epoch, and at steps 1, 2, 4, 8, 16 of a run,
+where a learning rate that blows up shows first), never every step.
 
 A node warns when it enters a bad state (exploding: a non-finite norm or one
 above `explode`; vanishing: below `vanish`) and again only after it recovered,

@@ -6,7 +6,8 @@ What makes it fast and what makes it safe:
 
 - No host-device synchronization per step. Losses and metric counts accumulate
   in device tensors and are read once an epoch, at throttled progress updates
-  (default at most every 0.1 s) and at gradient-health reports (every 20 steps).
+  (default at most every 0.1 s) and at gradient-health reports (every 20 steps,
+  and at steps 1, 2, 4, 8, 16 of a run).
   The exceptions are inherent: fp16 loss scaling with a per-step schedule reads
   the scale to avoid stepping the schedule on skipped steps.
 - Data that fits lives on the device (batches.py); fused optimizer kernels where
@@ -422,7 +423,9 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             step += 1
             self.global_step += 1
-            report = grad_every and (self.global_step % grad_every == 0 or (step == steps and not reported))
+            gs = self.global_step  # reports every grad_every steps, at least once an epoch, and at steps 1, 2, 4, 8...
+            report = grad_every and (gs % grad_every == 0 or (step == steps and not reported)  # of a run's start,
+                                     or (gs < grad_every and gs & (gs - 1) == 0))  # where a bad lr shows first
             if scaler is not None:
                 scaler.scale(total).backward()
                 if clipper is not None or report:
@@ -524,6 +527,8 @@ class Trainer:
         node = self.grad_monitor.culprit(grad_norms)
         if grad_norms:
             self._emit(GradientStats(self.global_step, grad_norms, weight_norms, epoch))
+            for warning in self.grad_monitor.check(grad_norms):  # as any report: each exploding node says so
+                self._emit(warning)
         where = f" at step {self.global_step}"
         if node is not None:
             norm, earlier = grad_norms.get(node), self.grad_monitor.last_finite.get(node)
