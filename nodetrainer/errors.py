@@ -73,7 +73,7 @@ class ConfigError(NodeTrainerError):
 
 
 _BUDGET: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("suggestion_budget", default=None)
-SUGGESTION_BUDGET = 20_000  # word comparisons a whole file's did-you-means may cost (a few tenths of a second)
+SUGGESTION_BUDGET = 5_000  # word comparisons a whole file's did-you-means may cost (about a tenth of a second)
 
 
 @contextlib.contextmanager
