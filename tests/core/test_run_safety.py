@@ -3,6 +3,7 @@ data problems located in the data file, and divergence pinned on the node whose 
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import signal
@@ -265,3 +266,30 @@ def test_divergence_names_the_node_whose_gradient_exploded(options):
     assert last_stats.step == trainer.global_step  # the norms of the step that blew up
     assert set(last_stats.grad_norms) == {"calm", "wild"}
 
+
+
+def test_a_snapshot_from_the_middle_of_an_epoch_resumes_exactly(tmp_path):
+    """What a kill in the middle of a long epoch leaves (last.pt and best.pt as they are on disk at that
+    moment) continues to the same weights as the run that was not killed."""
+    graph = write_graph(tmp_path, epochs=2, deterministic="true", seed=1, batch_size=32)
+    session = prepare(graph, runs_dir=tmp_path / "runs",
+                      options=TrainerOptions(progress_interval_s=0.0, checkpoint_interval_s=0.0))
+    killed = tmp_path / "killed"
+
+    def copy_when_mid_epoch(event):
+        last = session.run_dir / "last.pt"
+        if killed.exists() or not isinstance(event, ev.Progress) or event.epoch != 2 or not last.exists():
+            return
+        files = {p.name: p.read_bytes() for p in session.run_dir.iterdir() if not p.name.startswith(".")}
+        state = torch.load(io.BytesIO(files["last.pt"]), weights_only=True)
+        if state["epoch"] == 1 and state["step_in_epoch"] >= 3:
+            killed.mkdir()
+            for name, data in files.items():
+                (killed / name).write_bytes(data)
+    session.subscribe(copy_when_mid_epoch)
+    assert session.run().reason == "completed"
+    assert load_checkpoint(killed / "last.pt")["step_in_epoch"] >= 3 and not (killed / "summary.json").exists()
+    assert resume(killed).run().reason == "completed"
+    for name in ("last.pt", "best.pt"):
+        a, b = _weights(session.run_dir / name), _weights(killed / name)
+        assert all(torch.equal(a[k], b[k]) for k in a), name
