@@ -42,9 +42,10 @@ class GeneratedModel:
     node_lines: dict[int, str] = field(default_factory=dict)  # source line -> node id, for error messages
 
 
-def _names(order: list[str]) -> dict[str, str]:
-    """Node id -> its name in generated code. Ids that are free keep their name first, so a node called
-    `input_` keeps it and the Input called `input` becomes `input__`, not the other way round."""
+def _names(order: list[str]) -> tuple[dict[str, str], Namespace]:
+    """Node id -> its name in generated code, and the namespace holding them. Ids that are free keep their
+    name first, so a node called `input_` keeps it and the Input called `input` becomes `input__`, not the
+    other way round."""
     namespace, out = Namespace(), {}
     for node_id in order:
         if namespace.free(node_id):
@@ -52,7 +53,7 @@ def _names(order: list[str]) -> dict[str, str]:
     for node_id in order:
         if node_id not in out:
             out[node_id] = namespace.claim(node_id)
-    return {node_id: out[node_id] for node_id in order}
+    return {node_id: out[node_id] for node_id in order}, namespace
 
 
 def class_name_for(name: str) -> str:
@@ -86,10 +87,7 @@ def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
     order, tensors = report.order, report.shapes.tensors
     init_default = (graph.training or {}).get("init", "default") if isinstance(graph.training, dict) else "default"
 
-    attr_of = _names(order)  # each node's one name: its attribute and, unless its value flows, its variable
-    namespace = Namespace()
-    for name in attr_of.values():
-        namespace.claim(name)
+    attr_of, namespace = _names(order)  # each node's one name: its attribute and, unless it flows, its variable
     flow = namespace.claim(next((v for v in ("x", "h", "y", "z", "out") if namespace.free(v)), "x"))
     var_of: dict[str, str] = {node_id: attr_of[node_id] for node_id in graph.input_ids()}
     consumers = graph.successor_map()

@@ -49,9 +49,6 @@ class Namespace:
     def __init__(self, reserved: frozenset[str] | None = None) -> None:
         self._taken: set[str] = set(_reserved() if reserved is None else reserved)
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._taken
-
     def free(self, name: str) -> bool:
         """Whether `name` can be claimed exactly as it is."""
         return name.isidentifier() and _legal(name) == name and name not in self._taken
