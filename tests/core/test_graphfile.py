@@ -265,7 +265,7 @@ def test_ids_and_names_must_match_as_a_whole():
 def test_section_keys_and_odd_text_save_as_the_same_file():
     text = GOOD + 'training:\n  "epo\\nchs": 3\n  "#x": {"a: b": 1}\n'
     graph, problems = read_graph(text)
-    assert [p.message.split(" in ")[0] for p in problems] == ["unknown key 'epo\nchs'", "unknown key '#x'"]
+    assert [p.message.split(" in ")[0] for p in problems] == ["unknown key 'epo\\nchs'", "unknown key '#x'"]  # one line
     graph.description = "tab\tdel\x7f nel\x85 ls\u2028 bom\ufeff smile\U0001F600 bell\x07"
     saved = dump_graph(graph)
     again, _ = read_graph(saved)
