@@ -23,7 +23,7 @@ from nodetrainer.training import events as ev
 from nodetrainer.training.checkpoint import CheckpointWriter, load_checkpoint
 from nodetrainer.training.run import prepare, resume
 from nodetrainer.training.runs import RunFolder
-from test_training_cli import run_dirs, write_graph
+from test_training_cli import write_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
