@@ -1,12 +1,15 @@
 """The `nodetrainer` command line: check, summary, export, train, evaluate.
 
 Every error is printed as one located line per problem and no traceback unless
-`--debug` is given. Exit status: 0 success, 1 invalid input, 3 diverged (train).
+`--debug` is given (before or after the command). Exit status: 0 success,
+1 invalid input, 2 an internal error (a bug), 3 diverged (train), 130 a second
+Ctrl-C aborting a run.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -79,6 +82,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _debug_option(parser: argparse.ArgumentParser) -> None:
+    """--debug after the command too (nodetrainer check --debug FILE)."""
+    parser.add_argument("--debug", dest="sub_debug", action="store_true", help="show Python tracebacks on errors")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nodetrainer", description="Check, summarize, export and train graph files.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
@@ -87,17 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate graph files; prints FILE:LINE: node ID: message per problem")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing for valid files")
+    _debug_option(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("summary", help="per node: type, output shape, parameters, multiply-adds")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _debug_option(p)
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("export", help="write the network as standalone code")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--to", default="python", choices=["python"], help="target (python)")
     p.add_argument("-o", "--output", metavar="OUT", help="output file (default: standard output)")
+    _debug_option(p)
     p.set_defaults(func=cmd_export)
 
     try:
@@ -125,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say, and nobody to say it to
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python's exit flush must not fail again
+        except OSError:
+            pass
+        return EXIT_INVALID
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:
             raise

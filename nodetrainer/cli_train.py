@@ -6,9 +6,12 @@
 train: a tqdm progress bar fed by the trainer's throttled Progress events (epoch,
 loss, last validation metric, samples/s, ETA); on a terminal it is one live
 line, otherwise (logs, CI) one line per epoch. Ctrl-C stops the run cleanly
-(last.pt written, resumable with --resume); a second Ctrl-C aborts.
-Exit status: 0 trained (also stopped early), 1 invalid graph, data or config or a
-training error, 3 diverged, 130 interrupted by Ctrl-C.
+after the current step (last.pt, best.pt and summary.json written, resumable
+with --resume) and exits 0, as the format's contract says of a run stopped
+early; a second Ctrl-C aborts at once (exit 130; the run folder keeps its last
+checkpoint). Exit status: 0 trained (also stopped early or by Ctrl-C), 1 invalid
+graph, data or config, a training error, or a run folder that could not be
+written (one line says which file and why), 3 diverged.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import threading
 import traceback
 from typing import Any, TextIO
 
-EXIT_OK, EXIT_INVALID, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 3, 130
+EXIT_OK, EXIT_INVALID, EXIT_DIVERGED = 0, 1, 3
 
 
 def add_commands(subparsers: Any) -> None:
@@ -77,11 +80,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             if exc is not None:
                 traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
         return EXIT_INVALID
+    if result.unsaved:
+        print(Problem(f"the run's results were not saved: {result.unsaved}", str(session.run_dir)), file=sys.stderr)
+        return EXIT_INVALID
     if result.reason == "diverged":
         return EXIT_DIVERGED
-    if interrupted.count:
-        return EXIT_INTERRUPTED
-    return EXIT_OK
+    return EXIT_OK  # also after Ctrl-C: the run stopped cleanly and is saved
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -105,6 +109,7 @@ class ProgressView:
         self.steps = 1
         self.epoch_note = ""
         self.monitor_key: str | None = None
+        self.unsaved_told = False
 
     def __call__(self, event: Any) -> None:
         from .training import events as ev
@@ -139,8 +144,12 @@ class ProgressView:
                 self._write(f"epoch {event.epoch}/{self.total_epochs}: {_metrics_text(event.metrics)} "
                             f"(lr {event.lr:.3g}, {event.seconds:.2f} s)")
         elif isinstance(event, ev.Warning):
+            if event.kind == ev.UNSAVED:  # the first says the disk is in trouble; the end says what was lost
+                if self.unsaved_told:
+                    return
+                self.unsaved_told = True
             node = f"node {event.node}: " if event.node else ""
-            self._write(f"warning: {node}{event.message}")
+            self._write(f"{event.level}: {node}{event.message}")
         elif isinstance(event, ev.Finished):
             self.close()
             best = f"best epoch {event.best_epoch}: {_metrics_text(event.best)}" if event.best else "no epoch completed"

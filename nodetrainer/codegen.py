@@ -5,18 +5,20 @@ id with every size written out; `forward` runs the nodes in topological order
 with a shape comment on each line, and a value used only by the next line flows
 through `x` as a person would write it. Initialization (`init` per node or from
 `training.init`) is written into `__init__`, so the exported file builds the
-same network that trains. Ids are validated identifiers and values are written
-only as literals of validated types, so no graph file can inject code.
+same network that trains. Every name comes from one `names.Namespace`, so no
+id can shadow another value, a builtin or a module attribute. Ids are
+validated identifiers and values are written only as literals of validated
+types, so no graph file can inject code.
 """
 from __future__ import annotations
 
-import builtins
 import keyword
 import re
 from dataclasses import dataclass, field
 
 from .errors import GraphError
 from .graph import Graph
+from .names import Namespace
 from .validate import check_graph
 
 INIT_CALLS = {
@@ -28,17 +30,30 @@ INIT_CALLS = {
     "normal": "nn.init.normal_({w}, std=0.02)",
     "zeros": "nn.init.zeros_({w})",
 }
-_LOCAL_RESERVED = {"self", "torch", "nn", "_"} | set(dir(builtins))
 
 
 @dataclass
 class GeneratedModel:
     source: str
     class_name: str
-    attr_of: dict[str, str]  # node id -> attribute name (equal to the id unless it would clash)
+    attr_of: dict[str, str]  # node id -> its name in the code (the id unless that is taken: names.Namespace)
     input_ids: list[str]
     output_ids: list[str]
     node_lines: dict[int, str] = field(default_factory=dict)  # source line -> node id, for error messages
+
+
+def _names(order: list[str]) -> tuple[dict[str, str], Namespace]:
+    """Node id -> its name in generated code, and the namespace holding them. Ids that are free keep their
+    name first, so a node called `input_` keeps it and the Input called `input` becomes `input__`, not the
+    other way round."""
+    namespace, out = Namespace(), {}
+    for node_id in order:
+        if namespace.free(node_id):
+            out[node_id] = namespace.claim(node_id)
+    for node_id in order:
+        if node_id not in out:
+            out[node_id] = namespace.claim(node_id)
+    return {node_id: out[node_id] for node_id in order}, namespace
 
 
 def class_name_for(name: str) -> str:
@@ -72,23 +87,9 @@ def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
     order, tensors = report.order, report.shapes.tensors
     init_default = (graph.training or {}).get("init", "default") if isinstance(graph.training, dict) else "default"
 
-    module_attrs = set(dir(__import__("torch").nn.Module()))
-    attr_of, used_attrs = {}, set()
-    for node_id in order:
-        attr = node_id
-        while attr in module_attrs or attr in used_attrs:
-            attr += "_"
-        attr_of[node_id] = attr
-        used_attrs.add(attr)
-
-    flow = next(v for v in ("x", "h", "y", "z", "out") if v not in graph.nodes)
-    var_of: dict[str, str] = {}
-    used_vars = set(graph.nodes) | {flow}
-    for node_id in graph.input_ids():
-        var = node_id
-        while var in _LOCAL_RESERVED:
-            var += "_"
-        var_of[node_id] = var
+    attr_of, namespace = _names(order)  # each node's one name: its attribute and, unless it flows, its variable
+    flow = namespace.claim(next((v for v in ("x", "h", "y", "z", "out") if namespace.free(v)), "x"))
+    var_of: dict[str, str] = {node_id: attr_of[node_id] for node_id in graph.input_ids()}
     consumers = graph.successor_map()
     last = order[-1] if order else None
 
@@ -114,9 +115,7 @@ def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
         if len(uses) == 1 and uses[0] == nxt and (graph.nodes[nxt].type != "Output" or nxt == last):
             var = flow
         else:
-            var = node_id
-            while var in _LOCAL_RESERVED or (var in used_vars and var != node_id):
-                var += "_"
+            var = attr_of[node_id]
         var_of[node_id] = var
         lines = spec.forward_lines(params, args, attr_of[node_id], var, ins)
         for j, line in enumerate(lines):

@@ -1,14 +1,16 @@
 """Generated source → a live `nn.Module`.
 
 `compile_graph` executes exactly the source that `export --to python` writes,
-registering it with `linecache` under a readable file name so that tracebacks
-show the real generated lines, and `node_for_traceback` maps a failing line back
-to its node id.
+registering it with `linecache` under a readable file name of its own so that
+tracebacks show the real generated lines, and `node_for_traceback` maps a
+failing line back to its node id.
 """
 from __future__ import annotations
 
+import itertools
 import linecache
 import types
+import weakref
 
 from torch import nn
 
@@ -18,20 +20,32 @@ from .graph import Graph
 _FILENAME_PREFIX = "<nodetrainer:"
 
 
+_NODE_LINES: dict[str, dict[int, str]] = {}
+_compiles = itertools.count(1)
+
+
 def compile_source(generated: GeneratedModel, name: str) -> type[nn.Module]:
-    """Execute generated source and return its module class."""
-    filename = f"{_FILENAME_PREFIX}{name}>"
+    """Execute generated source and return its module class.
+
+    Each compile gets its own file name (`<nodetrainer:NAME#N>`), so recompiling an edited graph never
+    replaces the lines and node map of a model of the same name still alive; both are dropped when the
+    class is garbage-collected. The source is compiled with `dont_inherit=True`: no `__future__` flag of
+    this module leaks into the generated code, which runs exactly as the exported file would."""
+    filename = f"{_FILENAME_PREFIX}{name}#{next(_compiles)}>"
     lines = generated.source.splitlines(keepends=True)
     linecache.cache[filename] = (len(generated.source), None, lines, filename)
-    code = compile(generated.source, filename, "exec")
+    _NODE_LINES[filename] = generated.node_lines
+    code = compile(generated.source, filename, "exec", dont_inherit=True)
     namespace: dict = {"__name__": "nodetrainer_generated", "__file__": filename}
     exec(code, namespace)  # noqa: S102 - the source comes from our own generator over validated values
     cls = namespace[generated.class_name]
-    _NODE_LINES[filename] = generated.node_lines
+    weakref.finalize(cls, _forget, filename)
     return cls
 
 
-_NODE_LINES: dict[str, dict[int, str]] = {}
+def _forget(filename: str) -> None:
+    linecache.cache.pop(filename, None)
+    _NODE_LINES.pop(filename, None)
 
 
 def compile_graph(graph: Graph) -> nn.Module:

@@ -7,9 +7,12 @@ pre-flight all show the same located messages.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
+import re
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence, Sized
 
 
 @dataclass(frozen=True)
@@ -21,16 +24,28 @@ class Problem:
     line: int | None = None
     node: str | None = None
 
+    def __post_init__(self) -> None:
+        # one line, whatever text from a file it quotes: line breaks and control characters show escaped (\n)
+        object.__setattr__(self, "message", _one_line(self.message))
+
     def __str__(self) -> str:
-        where = self.file or "<graph>"
+        """`FILE:LINE: node ID: message`, always one line."""
+        where = _one_line(self.file or "<graph>")
         if self.line is not None:
             where += f":{self.line}"
-        node = f" node {self.node}:" if self.node else ""
+        node = f" node {_one_line(self.node)}:" if self.node else ""
         return f"{where}:{node} {self.message}"
 
     def located(self, file: str | None = None, line: int | None = None) -> "Problem":
         """A copy with file and line filled in where they are missing."""
         return replace(self, file=self.file or file, line=self.line if self.line is not None else line)
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
 class NodeTrainerError(Exception):
@@ -57,11 +72,35 @@ class ConfigError(NodeTrainerError):
     """A training setting is invalid."""
 
 
+_BUDGET: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("suggestion_budget", default=None)
+SUGGESTION_BUDGET = 5_000  # word comparisons a whole file's did-you-means may cost (about a tenth of a second)
+
+
+@contextlib.contextmanager
+def suggestion_budget(comparisons: int = SUGGESTION_BUDGET) -> Iterator[None]:
+    """Bounds the work of every `did_you_mean` inside: each costs one comparison per option, and once the
+    budget is spent the rest get no hint. A file with thousands of misspelt ids is then read in linear
+    time (its first misspellings still get their hint) instead of comparing every one with every id."""
+    token = _BUDGET.set([comparisons])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
 def did_you_mean(word: str, options: Iterable[str]) -> str:
-    """' (did you mean 'x'?)' for a near miss, else ''."""
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    """' (did you mean 'x'?)' for a near miss, else '' (also once a `suggestion_budget` is spent)."""
+    budget = _BUDGET.get()
+    if budget is not None and isinstance(options, Sized) and budget[0] < len(options):
+        return ""  # spent: not even a pass over the options
+    names = [str(o) for o in options]
+    if budget is not None:
+        if budget[0] < len(names):
+            return ""
+        budget[0] -= len(names)
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
     if not close:
-        lowered = {str(o).lower(): str(o) for o in options}
+        lowered = {o.lower(): o for o in names}
         if str(word).lower() in lowered:
             close = [lowered[str(word).lower()]]
     return f" (did you mean '{close[0]}'?)" if close else ""

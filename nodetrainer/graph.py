@@ -14,6 +14,8 @@ import copy
 import heapq
 import keyword
 import re
+import sys
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -24,7 +26,8 @@ from .errors import GraphError, Problem
 from .layers import REGISTRY
 from .settings import DataConfig, TrainingConfig, parse_data, parse_training
 
-ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z, not $: "fc\n" is not an id
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}\Z")
 MAX_ID_LENGTH = 64
 
 
@@ -32,13 +35,21 @@ def id_problem(node_id: Any) -> str | None:
     """Why `node_id` is not a valid node id, or None."""
     if not isinstance(node_id, str):
         return f"node id {node_id!r} must be a name such as conv1"
-    if not ID_RE.match(node_id):
+    if not ID_RE.fullmatch(node_id):
         return f"node id '{node_id}' must start with a letter or _ and hold only letters, digits and _"
     if len(node_id) > MAX_ID_LENGTH:
         return f"node id '{node_id[:20]}...' is longer than {MAX_ID_LENGTH} characters"
     if keyword.iskeyword(node_id) or keyword.issoftkeyword(node_id):
         return f"node id '{node_id}' is a Python keyword; ids become names in generated code"
     return None
+
+
+def name_problem(name: Any) -> str | None:
+    """Why `name` cannot be a graph's name (it names run folders and the exported class), or None."""
+    if isinstance(name, str) and NAME_RE.fullmatch(name):
+        return None
+    return ("'name' must be up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit; "
+            f"got {name!r}")
 
 
 @dataclass
@@ -81,6 +92,7 @@ class Graph:
         self.path: Path | None = None
         self.lines: dict[tuple, int] = {}  # key path in the file -> line, for locating problems
         self._subscribers: list[Callable[[GraphEvent], None]] = []
+        self._failed: set[int] = set()  # ids of subscribers whose error was reported
 
     # -- events -----------------------------------------------------------------
     def subscribe(self, callback: Callable[[GraphEvent], None]) -> Callable[[], None]:
@@ -88,10 +100,37 @@ class Graph:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
+    def subscribe_weakly(self, owner: Any, handler: Callable[[Any, GraphEvent], None],
+                         alive: Callable[[Any], bool] | None = None) -> Callable[[], None]:
+        """Call `handler(owner, event)` after every change while `owner` lives. The graph holds `owner`
+        weakly, so a view that subscribed does not outlive its window; once it is gone (or `alive(owner)`
+        says so, e.g. a widget whose native side was deleted) the subscription removes itself.
+        Returns the unsubscriber."""
+        ref = weakref.ref(owner)
+        unsubscribe: Callable[[], None] = lambda: None  # noqa: E731 - replaced below
+
+        def callback(event: GraphEvent) -> None:
+            target = ref()
+            if target is None or (alive is not None and not alive(target)):
+                unsubscribe()
+                return
+            handler(target, event)
+
+        unsubscribe = self.subscribe(callback)
+        return unsubscribe
+
     def _emit(self, kind: str, node: str | None = None, other: str | None = None) -> None:
+        """Tells every subscriber. One that raises cannot stop the others (an undo must reach every view):
+        its first error goes to `sys.excepthook` (a traceback on the console, a failure under pytest-qt),
+        later ones from the same subscriber are ignored, as the trainer's Publisher does."""
         event = GraphEvent(kind, node, other)
         for callback in list(self._subscribers):
-            callback(event)
+            try:
+                callback(event)
+            except Exception:
+                if id(callback) not in self._failed:
+                    self._failed.add(id(callback))
+                    sys.excepthook(*sys.exc_info())
 
     # -- queries ----------------------------------------------------------------
     def edges(self) -> list[tuple[str, str]]:

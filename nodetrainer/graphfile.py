@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from .errors import GraphError, Problem, did_you_mean, one_of
-from .graph import Graph, Node, id_problem
+from .errors import GraphError, Problem, did_you_mean, one_of, suggestion_budget
+from .graph import NAME_RE, Graph, Node, id_problem, name_problem  # noqa: F401  (NAME_RE: public here too)
 from .layers import REGISTRY
 from .schema import check_mapping
 from .settings import (DATA_PARAMS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, OPTIMIZER_PARAMS, REGULARIZATION_PARAMS,
@@ -32,16 +32,8 @@ from .settings import (DATA_PARAMS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, OPT
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 32
+MAX_COORD = 1e9  # layout positions: far beyond any canvas, and within what a float and the editor's scene hold
 TOP_KEYS = ("nodetrainer", "name", "description", "nodes", "edges", "data", "training", "tune", "layout")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
-
-
-def name_problem(name: Any) -> str | None:
-    """Why `name` cannot be a graph's name (it names run folders and the exported class), or None."""
-    if isinstance(name, str) and NAME_RE.fullmatch(name):
-        return None
-    return (f"'name' must be up to 64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit; "
-            f"got {name!r}")
 
 
 class _Refused(Exception):
@@ -104,7 +96,11 @@ class _Reader:
         if isinstance(node, ScalarNode):
             if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
                             "tag:yaml.org,2002:null", "tag:yaml.org,2002:str"):
-                value = self._constructor.construct_object(node)
+                try:
+                    value = self._constructor.construct_object(node)
+                except ValueError:  # an integer of thousands of digits (Python refuses to convert it)
+                    raise _Refused(node.start_mark.line + 1,
+                                   f"the number {node.value[:12]}... with {len(node.value)} digits is too large") from None
                 if isinstance(value, float) and not math.isfinite(value):
                     raise _Refused(node.start_mark.line + 1, f"{node.value} is not a finite number")
                 return value
@@ -143,6 +139,11 @@ def read_graph(text: str | bytes, file: str | None = None) -> tuple[Graph | None
             return None, [Problem(f"the file is not UTF-8 text (byte {exc.start})", file)]
     if len(text) > MAX_FILE_BYTES:
         return None, [Problem(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file)]
+    with suggestion_budget():
+        return _read(text, file)
+
+
+def _read(text: str, file: str | None) -> tuple[Graph | None, list[Problem]]:
     reader = _Reader(file)
     try:
         root = _compose(text)
@@ -158,8 +159,13 @@ def read_graph(text: str | bytes, file: str | None = None) -> tuple[Graph | None
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "invalid YAML"
         return None, [Problem(f"not valid YAML: {what}", file, mark.line + 1 if mark else None)]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow anywhere
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        return None, [Problem(f"not valid YAML: the control character U+{char:04X} is not allowed in a graph file",
+                              file, line)]
     except yaml.YAMLError as exc:
-        return None, [Problem(f"not valid YAML: {exc}", file)]
+        return None, [Problem(f"not valid YAML: {str(exc).strip().splitlines()[0]}", file)]
     except RecursionError:
         return None, [Problem(f"the file nests deeper than {MAX_DEPTH} levels", file)]
     return _build(raw, reader)
@@ -213,8 +219,9 @@ def _build(raw: dict[str, Any], reader: _Reader) -> tuple[Graph | None, list[Pro
     elif not isinstance(edges, list):
         problem("'edges' must be a list of chains such as 'image -> conv1 -> out'", at("edges"))
     else:
+        declared = set(nodes) if isinstance(nodes, dict) else set()
         for i, chain in enumerate(edges):
-            _read_chain(graph, chain, reader, at("edges", i), set(nodes) if isinstance(nodes, dict) else set())
+            _read_chain(graph, chain, reader, at("edges", i), declared)
 
     for section, parse in (("data", parse_data), ("training", parse_training), ("tune", parse_tune)):
         if section in raw:
@@ -230,12 +237,13 @@ def _build(raw: dict[str, Any], reader: _Reader) -> tuple[Graph | None, list[Pro
         else:
             for node_id, pos in layout.items():
                 ok = isinstance(pos, list) and len(pos) == 2 and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_COORD for v in pos)
                 if node_id not in graph.nodes and not (isinstance(nodes, dict) and node_id in nodes):
                     problem(f"layout names unknown node '{node_id}'{did_you_mean(node_id, graph.nodes)}",
                             at("layout", node_id))
                 elif not ok:
-                    problem(f"layout of '{node_id}' must be [x, y] numbers", at("layout", node_id), node_id)
+                    problem(f"layout of '{node_id}' must be [x, y] numbers within ±{MAX_COORD:.0e}",
+                            at("layout", node_id), node_id)
                 elif node_id in graph.nodes:
                     graph.layout[node_id] = (float(pos[0]), float(pos[1]))
     return graph, reader.problems
@@ -340,18 +348,29 @@ def scalar(value: Any, flow: bool = True) -> str:
             text = f"{mantissa}.0e{exponent}"
         return text
     if isinstance(value, str):
-        if value and value == value.strip() and "#" not in value and "\n" not in value:
+        if value and value == value.strip() and "#" not in value and not _UNPRINTABLE.search(value):
             try:
                 if yaml.safe_load(value) == value and (not flow or yaml.safe_load(f"[{value}]") == [value]):
                     return value
-            except yaml.YAMLError:
+            except (yaml.YAMLError, ValueError):  # ValueError: digits beyond Python's int conversion limit
                 pass
-        return json.dumps(value, ensure_ascii=False)
+        return _quoted(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(scalar(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write a {type(value).__name__} to a graph file")
+
+
+# characters YAML cannot hold raw in a double-quoted scalar (non-printable, or line breaks it would fold)
+_UNPRINTABLE = re.compile("[^\x09\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD\U00010000-\U0010FFFF]")
+
+
+def _quoted(text: str) -> str:
+    """A double-quoted YAML scalar reading back as exactly `text` (JSON's escapes, plus YAML's for the rest)."""
+    body = json.dumps(text, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) <= 0xFFFF
+                            else f"\\U{ord(m.group()):08x}", body)
 
 
 def _ordered(mapping: dict[str, Any], order: tuple[str, ...]) -> list[tuple[str, Any]]:
@@ -363,13 +382,13 @@ def _section_lines(section: str, mapping: dict[str, Any]) -> list[str]:
     out = [f"{section}:"]
     for key, value in _ordered(mapping, SECTION_ORDER.get(section, ())):
         if isinstance(value, dict) and (section == "tune" and key == "space"):
-            out.append(f"  {key}:")
+            out.append(f"  {scalar(key, flow=False)}:")
             out += [f"    {scalar(k)}: {scalar(v)}" for k, v in value.items()]
         elif isinstance(value, dict):
             inner = _ordered(value, SECTION_ORDER.get(f"{section}.{key}", ()))
-            out.append(f"  {key}: " + "{" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in inner) + "}")
+            out.append(f"  {scalar(key, flow=False)}: " + "{" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in inner) + "}")
         else:
-            out.append(f"  {key}: {scalar(value, flow=False)}")
+            out.append(f"  {scalar(key, flow=False)}: {scalar(value, flow=False)}")
     return out
 
 
@@ -440,7 +459,9 @@ def dump_graph(graph: Graph) -> str:
 
 
 def _coord(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else scalar(round(float(v), 2))
+    """A layout coordinate to 0.01, as an integer when it is one after rounding (so a save reads back to itself)."""
+    r = round(float(v), 2) + 0.0  # + 0.0: no "-0.0"
+    return str(int(r)) if r.is_integer() else scalar(r)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -16,6 +16,10 @@ from typing import Any, Literal
 from .errors import did_you_mean, one_of
 
 
+MAX_INT = 2**31 - 1  # any integer setting: beyond this no size, count or seed makes sense (and C kernels overflow)
+MAX_FLOAT = 3.4028234663852886e38  # float32's largest: every float reaches the network as float32
+
+
 class _Required:
     def __repr__(self) -> str:
         return "REQUIRED"
@@ -43,7 +47,6 @@ class Param:
     choices: tuple[Any, ...] = ()
     length: int | None = None
     allow_minus_one: bool = False
-    editable: bool = True  # False for values the editor should not offer (none yet)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -75,7 +78,9 @@ class Param:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"'{self.name}' must be an integer{self._range_suffix()}, got {_show(value)}")
         if not self._in_range(value):
-            raise ValueError(f"'{self.name}' must be {self._range_text()}, got {value}")
+            raise ValueError(f"'{self.name}' must be {self._range_text()}, got {_show(value)}")
+        if abs(value) > MAX_INT:
+            raise ValueError(f"'{self.name}' must be at most {MAX_INT:,} in size, got {_show(value)}")
         return value
 
     def _check_int_or_null(self, value: Any) -> int | None:
@@ -84,9 +89,10 @@ class Param:
     def _check_float(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"'{self.name}' must be a number{self._range_suffix()}, got {_show(value)}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(f"'{self.name}' must be a finite number, got {value}")
+        value = _as_float(value)
+        if not math.isfinite(value) or abs(value) > MAX_FLOAT:
+            raise ValueError(f"'{self.name}' must be a finite float32 number (at most {MAX_FLOAT:.4g} in size), "
+                             f"got {_show(value)}")
         if not self._in_range(value):
             raise ValueError(f"'{self.name}' must be {self._range_text()}, got {_fmt(value)}")
         return value
@@ -120,7 +126,7 @@ class Param:
         for v in value:
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ValueError(f"{what}, got {_show(value)}")
-            if not (self.allow_minus_one and v == -1) and not self._in_range(v):
+            if not (self.allow_minus_one and v == -1) and (not self._in_range(v) or abs(v) > MAX_INT):
                 raise ValueError(f"{what}, got {_show(value)}")
             out.append(v)
         if self.allow_minus_one and out.count(-1) > 1:
@@ -134,9 +140,12 @@ class Param:
             raise ValueError(f"{what}, got {_show(value)}")
         out = []
         for v in value:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not self._in_range(v):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ValueError(f"{what}, got {_show(value)}")
-            out.append(float(v))
+            f = _as_float(v)
+            if not math.isfinite(f) or abs(f) > MAX_FLOAT or not self._in_range(f):
+                raise ValueError(f"{what}, got {_show(value)}")
+            out.append(f)
         return out
 
     def _check_size(self, value: Any) -> int | list[int]:
@@ -147,10 +156,10 @@ class Param:
                 raise ValueError(self._size_message(value))
             else:
                 for v in value:
-                    if isinstance(v, bool) or not isinstance(v, int) or not self._in_range(v):
+                    if isinstance(v, bool) or not isinstance(v, int) or not self._in_range(v) or abs(v) > MAX_INT:
                         raise ValueError(self._size_message(value))
                 return list(value)
-        if isinstance(value, bool) or not isinstance(value, int) or not self._in_range(value):
+        if isinstance(value, bool) or not isinstance(value, int) or not self._in_range(value) or abs(value) > MAX_INT:
             raise ValueError(self._size_message(value))
         return value
 
@@ -172,6 +181,14 @@ class Param:
         return f" {text}" if text else ""
 
 
+def _as_float(value: int | float) -> float:
+    """float(value), or inf for an integer too large for a float (10**400)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
 
@@ -183,6 +200,8 @@ def _show(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"a number of {len(str(value)) if value.bit_length() < 14_000 else 'thousands of'} digits"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 

@@ -345,9 +345,10 @@ def _typed_section(raw: Any, params: dict[str, Param], keys_by_type: dict[str, t
         errors.append((path, f"'{what}' must be a mapping such as {{type: {default_type}}}"))
         return cls()
     kind = raw.get("type", default_type)
-    if kind not in keys_by_type:
-        errors.append((path + ("type",), f"unknown {what} type {kind!r}{did_you_mean(str(kind), keys_by_type)}; "
-                                         f"valid: {one_of(keys_by_type)}"))
+    if not isinstance(kind, str) or kind not in keys_by_type:  # a list or mapping is no type (nor hashable)
+        shown = repr(kind) if isinstance(kind, str) else f"a {type(kind).__name__}"
+        hint = did_you_mean(kind, keys_by_type) if isinstance(kind, str) else ""
+        errors.append((path + ("type",), f"unknown {what} type {shown}{hint}; valid: {one_of(keys_by_type)}"))
         return cls()
     values = _section(raw, params, path, f"{what} '{kind}'", errors, keys_by_type[kind])
     if "betas" in values:

@@ -24,9 +24,6 @@ class ShapeResult:
     def shapes(self) -> dict[str, Shape]:
         return {k: t.shape for k, t in self.tensors.items()}
 
-    def inputs_of(self, graph: Graph, node_id: str) -> list[Tensor]:
-        return [self.tensors[s] for s in graph.inputs.get(node_id, [])]
-
 
 def infer_shapes(graph: Graph, order: list[str] | None = None) -> ShapeResult:
     """Infer every node's output. `order` is a topological order (computed when not given);

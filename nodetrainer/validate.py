@@ -5,12 +5,14 @@
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .errors import GraphError, Problem, did_you_mean
+from .errors import GraphError, Problem, did_you_mean, suggestion_budget
 from .graph import Graph
+from .layers import fmt_shape
 from .schema import check_mapping
 from .settings import parse_data, parse_training, parse_tune
 from .shapes import ShapeResult, infer_shapes
@@ -26,12 +28,18 @@ class Report:
     def ok(self) -> bool:
         return not self.problems
 
-    def problems_of(self, node_id: str) -> list[Problem]:
-        return [p for p in self.problems if p.node == node_id]
+
+MAX_PARAMS = 2**32  # weights of one network: 16 GiB as float32, far beyond what trains on one device here
+MAX_VALUES = 2**31  # values in one sample's tensor at any node (torch indexes many kernels with int32)
 
 
 def check_graph(graph: Graph) -> Report:
     """Every problem of `graph`, plus the shapes inferred on the way."""
+    with suggestion_budget():
+        return _check(graph)
+
+
+def _check(graph: Graph) -> Report:
     report = Report()
     add = report.problems.append
     for node in graph.nodes.values():
@@ -72,10 +80,38 @@ def check_graph(graph: Graph) -> Report:
                 add(graph.problem(f"{node_id} does not lead to any Output; connect it or delete it", node_id))
         report.shapes = infer_shapes(graph, report.order)
         report.problems += report.shapes.problems
+        report.problems += _size_problems(graph, report)
 
     _check_settings(graph, add)
     report.problems = _unique(report.problems)
     return report
+
+
+def _size_problems(graph: Graph, report: Report) -> list[Problem]:
+    """A network too big to build is a problem before anything is allocated: a tensor of more than
+    MAX_VALUES values per sample, or more than MAX_PARAMS weights in all (reported on the largest node)."""
+    problems, params = [], {}
+    tensors = report.shapes.tensors
+    for node_id in report.order:
+        tensor = tensors.get(node_id)
+        if tensor is None:
+            continue
+        values = math.prod(tensor.shape)
+        if values > MAX_VALUES:
+            problems.append(graph.problem(
+                f"{node_id}'s output {fmt_shape(tensor.shape)} holds {values:,} values per sample; at most "
+                f"{MAX_VALUES:,} fit: make the layers before it smaller", node_id))
+        node = graph.nodes[node_id]
+        ins = [tensors[s] for s in graph.inputs.get(node_id, []) if s in tensors]
+        if ins:
+            params[node_id] = node.spec.cost(node.resolved(), ins, tensor).params
+    total = sum(params.values())
+    if total > MAX_PARAMS:
+        largest = max(params, key=params.get)
+        problems.append(graph.problem(
+            f"the network would hold {total:,} weights ({total * 4 / 2**30:,.0f} GiB as float32), {params[largest]:,} "
+            f"of them in {largest}; at most {MAX_PARAMS:,} fit: make {largest} smaller", largest))
+    return problems
 
 
 def _reach(starts: list[str], links: dict[str, list[str]]) -> set[str]:

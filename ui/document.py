@@ -22,7 +22,8 @@ from nodetrainer.autolayout import VIEW, layered_layout, layout_missing
 from nodetrainer.errors import GraphError, Problem
 from nodetrainer.fragments import Fragment, copy_fragment, parse_fragment
 from nodetrainer.graph import Graph, GraphEvent, id_problem
-from nodetrainer.graphfile import dump_graph, name_problem, read_graph, save_graph
+from nodetrainer.graph import name_problem
+from nodetrainer.graphfile import dump_graph, read_graph, save_graph
 from nodetrainer.layers import REGISTRY
 from nodetrainer.summary import Summary, summarize
 from nodetrainer.templates import id_stem, starter_params, template_fragment
@@ -322,7 +323,7 @@ class Document(QObject):
         return None
 
     def set_name(self, name: str) -> str | None:
-        """Rename the graph (the core's rule: `graphfile.name_problem`); returns why not when refused."""
+        """Rename the graph (the core's rule: `graph.name_problem`); returns why not when refused."""
         if name == self.graph.name:
             return None
         problem = name_problem(name)

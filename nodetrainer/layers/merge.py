@@ -1,4 +1,10 @@
-"""Nodes that join several inputs: Add (residual skips), Multiply and Concat."""
+"""Nodes that join several inputs: Add (residual skips), Multiply and Concat.
+
+Add and Multiply broadcast per sample (format 1): shapes without the batch
+dimension align from the last dimension, and the generated code gives a
+lower-rank input singleton dimensions after the batch dimension, so what shape
+inference says is what torch computes and no sample's output depends on another.
+"""
 from __future__ import annotations
 
 from ..schema import Param
@@ -20,6 +26,15 @@ def _broadcast(name: str, ins: list[Tensor]) -> Tensor:
             raise ShapeError(f"{name} inputs have different shapes: {first.named()} and {x.named()}")
         shape = [max(p, q) for p, q in zip(a, b)]
     return Tensor(tuple(shape))
+
+
+def _per_sample(args: list[str], ins: list[Tensor]) -> list[str]:
+    """The inputs as torch must see them to broadcast per sample: a lower-rank input gets singleton
+    dimensions after the batch dimension (`b[:, None]`), so shapes align from the last dimension and
+    the batch dimension only ever meets the batch dimension."""
+    rank = max(x.rank for x in ins)
+    return [arg if x.rank == rank else f"{arg}[:, {', '.join(['None'] * (rank - x.rank))}]"
+            for arg, x in zip(args, ins)]
 
 
 def _concat_infer(p, ins):
@@ -45,13 +60,13 @@ register(
     LayerType(
         "Add", "merge", "Sums its inputs: the skip connection of a residual network.",
         infer=lambda p, ins: _broadcast("Add", ins),
-        forward=lambda p, args, attr, out, ins: [f"{out} = {' + '.join(args)}"],
+        forward=lambda p, args, attr, out, ins: [f"{out} = {' + '.join(_per_sample(args, ins))}"],
         min_inputs=2, max_inputs=None,
     ),
     LayerType(
         "Multiply", "merge", "Multiplies its inputs element-wise (gating).",
         infer=lambda p, ins: _broadcast("Multiply", ins),
-        forward=lambda p, args, attr, out, ins: [f"{out} = {' * '.join(args)}"],
+        forward=lambda p, args, attr, out, ins: [f"{out} = {' * '.join(_per_sample(args, ins))}"],
         min_inputs=2, max_inputs=None,
     ),
     LayerType(

@@ -12,10 +12,10 @@ failures (errors -> one line naming the node), trainer (the loop), run (entry po
 from .events import (EpochEnded, Failed, Finished, GradientStats, Progress, Publisher, Started, Warning,
                      WarningEvent)
 from .run import TrainingSession, apply_overrides, evaluate_run, prepare, resume
-from .trainer import STOP_REASONS, RunResult, Trainer, TrainerOptions
+from .trainer import RunResult, Trainer, TrainerOptions
 
 __all__ = [
     "Started", "Progress", "EpochEnded", "GradientStats", "Warning", "WarningEvent", "Finished", "Failed",
-    "Publisher", "Trainer", "TrainerOptions", "RunResult", "STOP_REASONS",
+    "Publisher", "Trainer", "TrainerOptions", "RunResult",
     "TrainingSession", "prepare", "resume", "evaluate_run", "apply_overrides",
 ]

@@ -64,8 +64,25 @@ class GradientStats:
 
 @dataclass(frozen=True)
 class Warning:  # noqa: A001 - the public event name
+    """Something the user should know. `level` is "warning" (the run goes on as asked) or "error" (it
+    cannot: it diverged, or its files cannot be written); `kind` says what it is about, for code to act
+    on without reading `message`: one of WARNING_KINDS. `node` is the node it concerns, where one does."""
+
     message: str
     node: str | None = None
+    level: str = "warning"
+    kind: str = "other"
+
+
+# what a Warning is about
+DIVERGED = "diverged"  # level error; `node` is the node whose gradient exploded (see GradientStats before it)
+GRADIENT_EXPLODING = "gradient_exploding"
+GRADIENT_VANISHING = "gradient_vanishing"
+UNSAVED = "unsaved"  # level error; a run-folder file could not be written (full disk, read-only folder)
+SUBSCRIBER = "subscriber"  # an event subscriber raised
+SETTING = "setting"  # a setting was adjusted or does not apply (precision on this device, metrics of the task)
+WARNING_KINDS = (DIVERGED, GRADIENT_EXPLODING, GRADIENT_VANISHING, UNSAVED, SUBSCRIBER, SETTING, "other")
+LEVELS = ("warning", "error")
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,7 @@ class Finished:
     run_dir: str | None
     duration_s: float = 0.0
     samples_per_s: float = 0.0
+    unsaved: str | None = None  # why the run folder could not be written; the weights are still in memory
 
 
 @dataclass(frozen=True)
@@ -129,7 +147,7 @@ class Publisher:
                 self._failed.add(key)
                 name = getattr(callback, "__qualname__", None) or type(callback).__name__
                 warning = Warning(f"event subscriber {name} failed: {type(exc).__name__}: {exc}; "
-                                  "its later errors are ignored")
+                                  "its later errors are ignored", kind=SUBSCRIBER)
                 for other in self._subscribers:
                     if other is not callback:
                         try:

@@ -4,7 +4,8 @@ Parameters are grouped by the top-level module that owns them; the compiled
 model names its top-level modules by node id, so every number and warning names
 a node of the graph. A report costs two multi-tensor norm kernels, one
 `index_add_` per group and a single `.tolist()`; the trainer asks for one every
-few steps (and at least once an epoch), never every step.
+few steps (and at least once an epoch, and at steps 1, 2, 4, 8, 16 of a run,
+where a learning rate that blows up shows first), never every step.
 
 A node warns when it enters a bad state (exploding: a non-finite norm or one
 above `explode`; vanishing: below `vanish`) and again only after it recovered,
@@ -19,6 +20,7 @@ import torch
 from torch import nn
 
 from ..settings import GradClipConfig
+from .events import GRADIENT_EXPLODING, GRADIENT_VANISHING
 from .events import Warning as WarningEvent
 
 EXPLODE = 1e3
@@ -42,6 +44,7 @@ class GradientMonitor:
         self.explode, self.vanish = explode, vanish
         self.nonfinite_is_normal = nonfinite_is_normal  # fp16 loss scaling skips such steps by design
         self._state: dict[str, str] = {}
+        self.last_finite: dict[str, float] = {}  # the last gradient norms checked that were not all NaN/inf
         self._index_cache: dict[tuple[int, ...], torch.Tensor] = {}
         self._uniform = len({p.dtype for p in self.params}) <= 1 and len({p.device for p in self.params}) <= 1
         self._device = self.params[0].device if self.params else torch.device("cpu")
@@ -96,13 +99,27 @@ class GradientMonitor:
                 if state == "exploding":
                     out.append(WarningEvent(
                         f"gradient of node {node} is exploding (norm {value:.3g}); try a lower learning rate, "
-                        "grad_clip: {max_norm: 1.0} or a normalization layer", node))
+                        "grad_clip: {max_norm: 1.0} or a normalization layer", node, kind=GRADIENT_EXPLODING))
                 else:
                     out.append(WarningEvent(
                         f"gradient of node {node} is vanishing (norm {value:.2g}); the layers before it barely "
-                        "learn: check activations (dead ReLUs, saturated sigmoid/tanh), init or learning rate", node))
+                        "learn: check activations (dead ReLUs, saturated sigmoid/tanh), init or learning rate", node,
+                        kind=GRADIENT_VANISHING))
             self._state[node] = state
+        if grad_norms and any(math.isfinite(v) for v in grad_norms.values()):
+            self.last_finite = dict(grad_norms)
         return out
+
+    def culprit(self, grad_norms: dict[str, float]) -> str | None:
+        """The node a divergence is pinned on: the one with the largest gradient norm. Where the last
+        step's norms are all non-finite (NaN has already reached every layer), the largest of the last
+        report that still had finite ones; a non-finite norm beside finite ones counts as the largest."""
+        for norms in (grad_norms, self.last_finite):
+            finite = {n: v for n, v in norms.items() if math.isfinite(v)}
+            if finite:
+                broken = [n for n, v in norms.items() if not math.isfinite(v)]
+                return broken[0] if broken else max(finite, key=finite.get)
+        return None
 
 
 def build_clipper(cfg: GradClipConfig | None, model: nn.Module) -> Callable[[], None] | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -27,7 +28,7 @@ from torch import nn
 
 from ..errors import ConfigError, DataError, GraphError, Problem
 from ..settings import CLASSIFICATION_LOSSES, TrainingConfig
-from .checkpoint import load_checkpoint
+from .checkpoint import UnsafeCheckpoint, load_checkpoint, write_error_text
 from .device import resolve_device
 from .runs import BEST_FILE, GRAPH_FILE, LAST_FILE, RunFolder
 from .seeding import seed_everything
@@ -71,6 +72,16 @@ class TrainingSession:
 
     def stop(self) -> None:
         self.trainer.stop()
+
+    def save_to(self, folder: str | os.PathLike) -> Path:
+        """Writes the whole run (graph.yaml, best.pt, last.pt, metrics.csv, summary.json) to `folder`, e.g.
+        when `RunResult.unsaved` says the run folder could not be written; ConfigError (one line) on failure."""
+        from ..graphfile import dump_graph
+        try:
+            return self.trainer.save_to(folder, dump_graph(self.graph))
+        except OSError as exc:
+            where = Path(exc.filename) if getattr(exc, "filename", None) else Path(folder)
+            raise ConfigError(Problem(write_error_text(where, exc), str(folder))) from None
 
 
 # -- overrides ------------------------------------------------------------------------
@@ -117,7 +128,7 @@ def prepare(graph: Any, overrides: Overrides | None = None, *, runs_dir: str | o
         from ..graphfile import dump_graph
         on_phase("creating the run folder")
         run = RunFolder.create(runs_dir, g.name)
-        run.write_graph(dump_graph(g))
+        _write_graph(run, dump_graph(g))
         parts["trainer"].run = run
     return _session(g, parts, run)
 
@@ -147,8 +158,16 @@ def resume(run_dir: str | os.PathLike, overrides: Overrides | None = None, *,
     run.load_metrics(up_to_epoch=trainer.epoch)
     if overrides:
         from ..graphfile import dump_graph
-        run.write_graph(dump_graph(g))
+        _write_graph(run, dump_graph(g))
     return _session(g, parts, run)
+
+
+def _write_graph(run: RunFolder, text: str) -> None:
+    try:
+        run.write_graph(text)
+    except OSError as exc:
+        raise ConfigError(Problem(write_error_text(run.graph_path, exc) + "; choose another runs folder (--runs DIR)",
+                                  str(run.path))) from None
 
 
 def _session(g: Any, parts: dict[str, Any], run: RunFolder | None) -> TrainingSession:
@@ -185,8 +204,9 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
     on_phase(f"loading the data ({data_cfg.source})")
     try:
         dataset = load_dataset(data_cfg, data_dir, cfg.task, input_dtype)
-    except DataError as exc:
-        raise DataError([p.located(_file(g), g.line_of("data", "source")) for p in exc.problems]) from None
+    except DataError as exc:  # a problem inside a data file names that file; others point at data.source
+        raise DataError([p if p.file else p.located(_file(g), g.line_of("data", "source"))
+                         for p in exc.problems]) from None
     problem = check_input_shape(input_id, tuple(input_params["shape"]), dataset)
     if problem is not None:
         raise DataError(problem.located(_file(g), g.line_of("nodes", input_id)))
@@ -288,10 +308,16 @@ def _file(g: Any) -> str | None:
 
 
 def _load(path: Path) -> dict[str, Any]:
+    """A run's checkpoint; ConfigError (one line) for one that is refused or unreadable."""
     try:
-        return load_checkpoint(path, map_location="cpu")
+        with warnings.catch_warnings():  # torch's advice on weights_only is not the user's business here
+            warnings.simplefilter("ignore")
+            return load_checkpoint(path, map_location="cpu")
+    except UnsafeCheckpoint as exc:
+        raise ConfigError(Problem(f"checkpoint {exc}", str(path))) from None
     except Exception as exc:
-        raise ConfigError(Problem(f"cannot read the checkpoint: {type(exc).__name__}: {exc}", str(path))) from None
+        text = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise ConfigError(Problem(f"cannot read the checkpoint: {type(exc).__name__}: {text}", str(path))) from None
 
 
 __all__ = ["TrainingSession", "prepare", "resume", "evaluate_run", "apply_overrides"]

@@ -4,7 +4,9 @@
 epoch; the whole file is rewritten atomically (it stays small) at most once
 every `flush_interval_s` and always at the end, so fast epochs do not wait on
 the disk. The desktop app's runs panel and `nodetrainer evaluate` read folders
-through the same class.
+through the same class, and the app asks it where a copy of a run's graph goes
+(`of_graph_file`, `graph_copy_path`). A runs folder that cannot be created
+(read-only, under a file, a full disk) is one ConfigError line.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError, Problem
 from .checkpoint import atomic_write_text
 
 GRAPH_FILE = "graph.yaml"
@@ -42,7 +45,8 @@ class RunFolder:
 
     @classmethod
     def create(cls, runs_dir: str | Path, name: str, flush_interval_s: float = 1.0) -> "RunFolder":
-        """A new, empty folder runs_dir/NAME/TIMESTAMP (a suffix keeps two runs in one second apart)."""
+        """A new, empty folder runs_dir/NAME/TIMESTAMP (a suffix keeps two runs in one second apart);
+        ConfigError naming the folder and the reason when it cannot be made."""
         base = Path(runs_dir) / safe_name(name)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         for i in range(1, 10_000):
@@ -51,8 +55,33 @@ class RunFolder:
                 path.mkdir(parents=True, exist_ok=False)
                 return cls(path, flush_interval_s)
             except FileExistsError:
+                if not base.is_dir():
+                    raise _cannot_create(base, NotADirectoryError(20, "Not a directory")) from None
                 continue
-        raise RuntimeError(f"cannot create a run folder under {base}")
+            except OSError as exc:
+                raise _cannot_create(base, exc) from None
+        raise ConfigError(Problem(f"cannot create a run folder: {base} already holds 10,000 runs from this second",
+                                  str(base)))
+
+    @classmethod
+    def of_graph_file(cls, path: str | Path) -> "RunFolder | None":
+        """The run folder whose graph.yaml `path` is, or None when it is not a run's graph."""
+        path = Path(path)
+        return cls(path.parent) if path.name == GRAPH_FILE and path.parent.name else None
+
+    @property
+    def runs_dir(self) -> Path:
+        """The folder holding every graph's runs (runs_dir/NAME/TIMESTAMP)."""
+        return self.path.parent.parent
+
+    @property
+    def graph_path(self) -> Path:
+        return self.path / GRAPH_FILE
+
+    def graph_copy_path(self) -> Path:
+        """Where a copy of this run's graph goes by default ('Save As' of a run's graph): beside the runs
+        folder, named after the graph and the run, e.g. runs/digits/20240101-120000 -> digits-20240101-120000.yaml."""
+        return self.runs_dir.parent / f"{self.path.parent.name}-{self.path.name}.yaml"
 
     # -- files ------------------------------------------------------------------
     def file(self, name: str) -> Path:
@@ -88,6 +117,12 @@ class RunFolder:
                      if up_to_epoch is None or int(r["epoch"]) <= up_to_epoch]
         self._dirty = True
 
+    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
+        """Replaces the rows and writes metrics.csv now."""
+        self.rows = [dict(r) for r in rows]
+        self._dirty = True
+        self.flush_metrics()
+
     def append_metrics(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
         self._dirty = True
@@ -109,6 +144,18 @@ class RunFolder:
         atomic_write_text(self.path / METRICS_FILE, out.getvalue())
         self._dirty = False
         self._last_flush = time.monotonic()
+
+
+def _cannot_create(base: Path, exc: OSError) -> ConfigError:
+    reason = exc.strerror or type(exc).__name__
+    where = base.parent
+    for parent in [base, *base.parents]:  # name the part of the path that is in the way
+        if parent.exists():
+            where = parent
+            break
+    hint = f" ({where} is a file)" if where.exists() and not where.is_dir() else ""
+    return ConfigError(Problem(f"cannot create the run folder: {reason}{hint}; choose another runs folder "
+                               "(--runs DIR)", str(base)))
 
 
 def _cell(value: Any) -> Any:

@@ -6,7 +6,8 @@ What makes it fast and what makes it safe:
 
 - No host-device synchronization per step. Losses and metric counts accumulate
   in device tensors and are read once an epoch, at throttled progress updates
-  (default at most every 0.1 s) and at gradient-health reports (every 20 steps).
+  (default at most every 0.1 s) and at gradient-health reports (every 20 steps,
+  and at steps 1, 2, 4, 8, 16 of a run).
   The exceptions are inherent: fp16 loss scaling with a per-step schedule reads
   the scale to avoid stepping the schedule on skipped steps.
 - Data that fits lives on the device (batches.py); fused optimizer kernels where
@@ -21,14 +22,23 @@ What makes it fast and what makes it safe:
 - last.pt holds everything needed to continue bit-exactly, also from the middle
   of an epoch: model, optimizer, schedule, scaler, best-tracking state, the
   shuffle generator (and its state at the start of the epoch), all global RNGs
-  and the partial sums of the epoch.
+  and the partial sums of the epoch. It is written after the first epoch and
+  then every `checkpoint_interval_s` (also in the middle of a long epoch), so a
+  kill loses at most that long or one epoch. Writing never holds up training:
+  the state is copied to memory and a background thread writes it.
+- A file that cannot be written (full disk, read-only folder) is one `Warning`
+  (level error, kind unsaved) and never ends the run; the weights stay in
+  memory, `RunResult.unsaved` says what was not saved, and `save_to` writes the
+  whole run to another folder.
 """
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -37,10 +47,10 @@ from torch import nn
 
 from ..settings import TrainingConfig
 from .batches import StreamBatches, TensorBatches, make_batches
-from .checkpoint import load_checkpoint, save_checkpoint, to_cpu
+from .checkpoint import CheckpointWriter, save_checkpoint, to_cpu, write_error_text
 from .device import resolve_device
 from .early_stopping import BestTracker
-from .events import EpochEnded, Failed, Finished, GradientStats, Progress, Publisher, Started
+from .events import DIVERGED, SETTING, UNSAVED, EpochEnded, Failed, Finished, GradientStats, Progress, Publisher, Started
 from .events import Warning as WarningEvent
 from .failures import describe_failure
 from .grad_health import GradientMonitor, build_clipper
@@ -49,11 +59,10 @@ from .metrics import MetricAccumulator
 from .optimizers import build_optimizer
 from .precision import Precision, backend_flags, resolve_precision
 from .regularization import WeightPenalty
-from .runs import RunFolder
+from .runs import METRICS_FILE, SUMMARY_FILE, RunFolder
 from .schedulers import LRSchedule
 from .seeding import deterministic_mode, rng_state, seed_everything, set_rng_state
 
-STOP_REASONS = ("completed", "early_stopped", "diverged", "stopped")
 DIVERGENCE_FACTOR = 1e6  # a training loss this many times the first batch's means the run blew up
 
 
@@ -63,7 +72,7 @@ class TrainerOptions:
 
     progress_interval_s: float = 0.1  # at most one Progress event this often
     grad_stats_every: int = 20  # steps between GradientStats reports (and at least one per epoch)
-    checkpoint_interval_s: float = 60.0  # best.pt/last.pt during a run at most this often; always at the end
+    checkpoint_interval_s: float = 10.0  # last.pt (and best.pt) after the first epoch, then at most this often
     eval_batch_size: int | None = None  # default: 4x the training batch size
     train_metrics: bool = False  # also compute train_<metric> (always on when one is monitored)
     grad_stats: bool = True
@@ -83,6 +92,7 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     error_node: str | None = None
+    unsaved: str | None = None  # why (part of) the run folder could not be written; see Trainer.save_to
 
     @property
     def ok(self) -> bool:
@@ -121,7 +131,7 @@ class Trainer:
 
         self.device = torch.device(device) if device is not None else resolve_device(config.device)
         self.precision: Precision = resolve_precision(config.precision, self.device)
-        self._pending_warnings += [WarningEvent(w) for w in self.precision.warnings]
+        self._pending_warnings += [WarningEvent(w, kind=SETTING) for w in self.precision.warnings]
         self.model = model.to(self.device)
 
         self.generator = torch.Generator().manual_seed(int(config.seed))
@@ -148,13 +158,13 @@ class Trainer:
         skipped = MetricAccumulator(self.metric_names, self.task, "cpu").skipped
         if skipped:
             self._pending_warnings.append(WarningEvent(
-                f"metrics {', '.join(skipped)} do not apply to {self.task} and are not reported"))
+                f"metrics {', '.join(skipped)} do not apply to {self.task} and are not reported", kind=SETTING))
 
         self.optimizer = build_optimizer(config.optimizer, self.model)
         self.schedule = LRSchedule(config.scheduler, self.optimizer, config.epochs, self.steps_per_epoch,
                                    maximize=self.tracker.maximize)
         self.scaler = self.precision.make_scaler()
-        self._pending_warnings += [WarningEvent(w) for w in self.precision.warnings
+        self._pending_warnings += [WarningEvent(w, kind=SETTING) for w in self.precision.warnings
                                    if all(w != p.message for p in self._pending_warnings)]
         if num_outputs is None or self.output_index is None:
             num_outputs = self._probe_outputs()
@@ -176,7 +186,10 @@ class Trainer:
         self._resume_partial: dict[str, Any] | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
         self._best_dirty = False
-        self._last_checkpoint = time.monotonic()
+        self._last_checkpoint: float | None = None  # monotonic time of the last snapshot; None: none yet this run
+        self._writer: CheckpointWriter | None = None  # background writes while fit() runs
+        self._write_errors: dict[str, str] = {}  # file name -> why its last write failed (reported once each)
+        self._summary_written: dict[str, Any] | None = None
         self.initial_loss: float | None = None  # the run's first batch loss (one read, at step 1)
 
         # control (thread-safe)
@@ -256,21 +269,30 @@ class Trainer:
         samples_before, seconds_before = self.samples_seen, self.train_seconds
         reason = "completed"
         failure = None
+        self._last_checkpoint = None  # the first checkpoint of this run (or resumption) follows its first epoch
+        self._fit_started = time.monotonic()
+        self._writer = CheckpointWriter() if self.run is not None else None
+        last_written = False
         try:
             with backend_flags(self.precision, self.config.deterministic), \
                     deterministic_mode(self.config.deterministic):
                 reason = self._loop()
+                self._settle_writes()
                 if reason != "diverged":
-                    self._write_last()  # the weights as trained: what --resume continues from
+                    last_written = self._write_last()  # the weights as trained: what --resume continues from
                 kept = self._finish_weights(reason)
                 if reason == "diverged":
-                    self._write_last()  # a diverged state cannot be continued: keep the finite weights
+                    last_written = self._write_last()  # a diverged state cannot be continued: keep the finite weights
+                if kept == "last.pt" and not last_written:
+                    kept = None
                 test = self.evaluate_batches(self.test_batches, "test_") if self.test_batches is not None else None
         except Exception as exc:  # shape mismatch at runtime, out of memory, a bug: one line for the user
             info = describe_failure(exc, self.model, self.node_ids, self.config.batch_size, self.node_names)
             failure = info
             self.last_exception = exc
             reason, kept, test = "failed", None, None
+        finally:
+            self._close_writer()
         duration = time.perf_counter() - started
         train_secs = self.train_seconds - seconds_before
         rate = (self.samples_seen - samples_before) / train_secs if train_secs > 0 else 0.0
@@ -281,8 +303,9 @@ class Trainer:
                            error=failure.message if failure else None, error_node=failure.node if failure else None)
         if failure is None:
             self._write_end(result, kept)
+            result.unsaved = self.unsaved
             self._emit(Finished(reason, self.epoch, result.best_epoch, best_row, result.test, self.run_dir,
-                                duration, rate))
+                                duration, rate, unsaved=result.unsaved))
         else:
             self._write_failure(result)
             self._emit(Failed(failure.message, failure.node, self.run_dir))
@@ -322,11 +345,10 @@ class Trainer:
             lr = self.schedule.lr
             row = {"epoch": epoch, **metrics, "lr": lr, "seconds": seconds}
             self.history.append(row)
-            if self.run:
-                self.run.append_metrics(row)
+            self._append_metrics(row)
             self._emit(EpochEnded(epoch, metrics, lr, seconds, improved=bool(verdict and verdict.improved)))
             if diverged:
-                self._warn_divergence(metrics)
+                self._warn_divergence(metrics, epoch)
                 return "diverged"
             if verdict is not None and verdict.stop:
                 return "early_stopped"
@@ -334,6 +356,18 @@ class Trainer:
                 return "stopped"
             self._checkpoint()
         return "completed"
+
+    @property
+    def _checkpoint_due(self) -> bool:
+        """At an epoch's end: the first of this run, or checkpoint_interval_s after the last one."""
+        last = self._last_checkpoint
+        return last is None or time.monotonic() - last >= self.options.checkpoint_interval_s
+
+    @property
+    def _mid_epoch_checkpoint_due(self) -> bool:
+        """Inside an epoch: checkpoint_interval_s after the last one (or after the start of a long first epoch)."""
+        since = self._last_checkpoint if self._last_checkpoint is not None else self._fit_started
+        return time.monotonic() - since >= self.options.checkpoint_interval_s
 
     def _train_epoch(self, epoch: int) -> dict[str, float] | None:
         """One epoch of optimizer steps; None when stopped in the middle."""
@@ -389,7 +423,9 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             step += 1
             self.global_step += 1
-            report = grad_every and (self.global_step % grad_every == 0 or (step == steps and not reported))
+            gs = self.global_step  # reports every grad_every steps, at least once an epoch, and at steps 1, 2, 4, 8...
+            report = grad_every and (gs % grad_every == 0 or (step == steps and not reported)  # of a run's start,
+                                     or (gs < grad_every and gs & (gs - 1) == 0))  # where a bad lr shows first
             if scaler is not None:
                 scaler.scale(total).backward()
                 if clipper is not None or report:
@@ -425,16 +461,19 @@ class Trainer:
             else:
                 acc.add_loss(loss, n)
             now = time.perf_counter()
-            if now >= t_next_progress:  # also the in-epoch divergence check
+            if now >= t_next_progress:  # also the in-epoch divergence check, and the mid-epoch checkpoint
                 t_next_progress = self._next_progress_at = now + progress_every
-                self._progress(epoch, step, samples_epoch, now - t_epoch - (self._paused_s - paused_before))
+                elapsed = now - t_epoch - (self._paused_s - paused_before)
+                self._progress(epoch, step, samples_epoch, elapsed)
+                if self._writer is not None and self._mid_epoch_checkpoint_due:
+                    self._checkpoint_mid_epoch(step, samples_epoch, elapsed)
         self.step_in_epoch = step
         elapsed = time.perf_counter() - t_epoch - (self._paused_s - paused_before)
         self.train_seconds += elapsed
         self.samples_seen += samples_epoch
         result = acc.compute("train_")
         if self._loss_diverged(result["train_loss"]):
-            self._warn_divergence(result)
+            self._warn_divergence(result, epoch)
             self._record_diverged_epoch(epoch, result, elapsed)
             raise _Diverged
         return result
@@ -452,7 +491,7 @@ class Trainer:
         loss = self.train_acc.mean_loss()
         if self._loss_diverged(loss):
             result = {"train_loss": loss}
-            self._warn_divergence(result)
+            self._warn_divergence(result, epoch)
             self._record_diverged_epoch(epoch, result, elapsed)
             raise _Diverged
         if not self.events.active:
@@ -477,21 +516,37 @@ class Trainer:
         initial = self.initial_loss
         return initial is not None and value > DIVERGENCE_FACTOR * max(initial, 1e-2)
 
-    def _warn_divergence(self, metrics: dict[str, float]) -> None:
+    def _warn_divergence(self, metrics: dict[str, float], epoch: int) -> None:
+        """The divergence as one error-level Warning naming the node whose gradient exploded, after a
+        GradientStats of the last step (the gradients of the step that blew up are still there)."""
         what = ", ".join(f"{k} = {v:.3g}" for k, v in metrics.items()
                          if k.endswith("loss") and isinstance(v, float) and self._loss_diverged(v))
         if self.initial_loss is not None and "nan" not in what and "inf" not in what:
             what += f", over {DIVERGENCE_FACTOR:.0e} times the first batch's {self.initial_loss:.3g}"
-        self._emit(WarningEvent(f"training diverged ({what or 'non-finite value'}); the last finite weights are kept. "
-                                "Try a lower learning rate, grad_clip or a normalization layer"))
+        grad_norms, weight_norms = self.grad_monitor.norms()
+        node = self.grad_monitor.culprit(grad_norms)
+        if grad_norms:
+            self._emit(GradientStats(self.global_step, grad_norms, weight_norms, epoch))
+            for warning in self.grad_monitor.check(grad_norms):  # as any report: each exploding node says so
+                self._emit(warning)
+        where = f" at step {self.global_step}"
+        if node is not None:
+            norm, earlier = grad_norms.get(node), self.grad_monitor.last_finite.get(node)
+            where += f"; the largest gradient was in node {node}"
+            if norm is not None and math.isfinite(norm):
+                where += f" (norm {norm:.3g})"
+            elif earlier is not None and math.isfinite(earlier):
+                where += f" (norm {earlier:.3g} before the values became non-finite)"
+        self._emit(WarningEvent(f"training diverged ({what or 'non-finite value'}){where}; the last finite weights "
+                                "are kept. Try a lower learning rate, grad_clip or a normalization layer",
+                                node, level="error", kind=DIVERGED))
 
     def _record_diverged_epoch(self, epoch: int, metrics: dict[str, float], seconds: float) -> None:
         self.epoch = epoch  # counted as run, though it may have ended early
         self.step_in_epoch = 0
         row = {"epoch": epoch, **metrics, "lr": self.schedule.lr, "seconds": seconds}
         self.history.append(row)
-        if self.run:
-            self.run.append_metrics(row)
+        self._append_metrics(row)
 
     # -- evaluation ----------------------------------------------------------------
     def evaluate_batches(self, batches: TensorBatches | StreamBatches | None, prefix: str = "") -> dict[str, float]:
@@ -550,8 +605,9 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything last.pt needs to continue this run exactly."""
-        partial = self.train_acc.state_dict() if self.step_in_epoch else None
+        """Everything last.pt needs to continue this run exactly: a copy, so a background thread may write
+        it while training goes on."""
+        partial = to_cpu(self.train_acc.state_dict()) if self.step_in_epoch else None
         return {
             "kind": "last",
             "model": to_cpu(self.model.state_dict()),
@@ -569,7 +625,7 @@ class Trainer:
             "generator": self.generator.get_state(),
             "epoch_generator": self._epoch_start_gen_state if self.step_in_epoch else None,
             "rng": rng_state(),
-            "history": self.history,
+            "history": [dict(row) for row in self.history],
             "config": _plain(asdict(self.config)),
             "precision": self.precision.name,
             **_plain(self.extra_state),
@@ -604,30 +660,111 @@ class Trainer:
         else:
             self._save_best_state()
 
-    def _checkpoint(self, force: bool = False) -> None:
-        if self.run is None:
+    # -- writing the run folder -------------------------------------------------------
+    def _checkpoint(self) -> None:
+        """At an epoch's end: hands a snapshot to the background writer when one is due (after the first
+        epoch of this run, then every checkpoint_interval_s)."""
+        if self._writer is None:
             return
-        now = time.monotonic()
-        if not force and now - self._last_checkpoint < self.options.checkpoint_interval_s:
+        self._report_write_errors()
+        if not self._checkpoint_due:
             return
-        self._last_checkpoint = now
-        if self._best_dirty or not self.run.best_path.exists():
-            save_checkpoint(self.run.best_path, self.best_payload())
-            self._best_dirty = False
-        save_checkpoint(self.run.last_path, self.state_dict())
-        self.run.flush_metrics()
+        self._submit_snapshot()
 
-    def _write_last(self) -> None:
+    def _checkpoint_mid_epoch(self, step: int, samples_epoch: int, elapsed: float) -> None:
+        """A snapshot in the middle of a long epoch, as if the run had been stopped after `step`."""
+        saved = self.step_in_epoch, self.samples_seen, self.train_seconds
+        self.step_in_epoch, self.samples_seen, self.train_seconds = (step, saved[1] + samples_epoch,
+                                                                     saved[2] + elapsed)
+        try:
+            self._report_write_errors()
+            self._submit_snapshot()
+        finally:
+            self.step_in_epoch, self.samples_seen, self.train_seconds = saved
+
+    def _submit_snapshot(self) -> None:
+        self._last_checkpoint = time.monotonic()
+        if self._best_dirty or not self.run.best_path.exists():
+            self._writer.submit(self.run.best_path, self.best_payload())
+            self._best_dirty = False
+        self._writer.submit(self.run.last_path, self.state_dict())
+        self._guarded(self.run.file(METRICS_FILE), self.run.flush_metrics)
+
+    def _report_write_errors(self) -> None:
+        for path, exc in self._writer.take_errors().items():
+            self._write_failed(path, exc)
+
+    def _settle_writes(self) -> None:
+        """Waits for the background writes, reporting any that failed (before the final, direct writes)."""
+        if self._writer is not None:
+            self._writer.flush()
+            self._report_write_errors()
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _write_failed(self, path: Path, exc: BaseException) -> None:
+        """One error-level Warning per distinct failure; the run goes on with its weights in memory."""
+        message = write_error_text(path, exc)
+        if self._write_errors.get(path.name) != message:
+            self._emit(WarningEvent(f"{message}; training goes on and the weights stay in memory until a write "
+                                    "succeeds", level="error", kind=UNSAVED))
+        self._write_errors[path.name] = message
+
+    def _guarded(self, path: Path, write: Callable[[], None]) -> bool:
+        """Runs one write of the run folder; False (and a Warning) when it fails."""
+        try:
+            write()
+        except OSError as exc:
+            self._write_failed(path, exc)
+            return False
+        self._write_errors.pop(path.name, None)
+        return True
+
+    def _append_metrics(self, row: dict[str, Any]) -> None:
         if self.run is not None:
-            save_checkpoint(self.run.last_path, self.state_dict())
+            self._guarded(self.run.file(METRICS_FILE), lambda: self.run.append_metrics(row))
+
+    def _write_last(self) -> bool:
+        if self.run is None:
+            return False
+        return self._guarded(self.run.last_path, lambda: save_checkpoint(self.run.last_path, self.state_dict()))
 
     def _write_end(self, result: RunResult, kept: str | None) -> None:
         if self.run is None:
             return
-        save_checkpoint(self.run.best_path, self.best_payload())
-        self._best_dirty = False
-        self.run.flush_metrics()
-        self.run.write_summary(self._summary(result, kept))
+        if self._guarded(self.run.best_path, lambda: save_checkpoint(self.run.best_path, self.best_payload())):
+            self._best_dirty = False
+        elif kept == "best.pt":
+            kept = None
+        self._guarded(self.run.file(METRICS_FILE), self.run.flush_metrics)
+        summary = self._summary(result, kept)
+        self._summary_written = summary
+        self._guarded(self.run.file(SUMMARY_FILE), lambda: self.run.write_summary(summary))
+
+    @property
+    def unsaved(self) -> str | None:
+        """Why the run folder is incomplete (one line), or None when every file was written."""
+        return "; ".join(self._write_errors.values()) if self._write_errors else None
+
+    def save_to(self, folder: str | os.PathLike, graph_text: str | None = None) -> Path:
+        """Writes this run (best.pt, last.pt, metrics.csv, summary.json, and graph.yaml when `graph_text` is
+        given) to `folder`, e.g. when the run folder could not be written; OSError when this fails too."""
+        run = RunFolder(folder)
+        run.path.mkdir(parents=True, exist_ok=True)
+        if graph_text is not None:
+            run.write_graph(graph_text)
+        save_checkpoint(run.best_path, self.best_payload())
+        save_checkpoint(run.last_path, self.state_dict())
+        run.write_metrics(self.history)
+        if self._summary_written is not None:
+            summary = dict(self._summary_written)
+            summary["kept_weights"] = summary.get("kept_weights") or ("best.pt" if self.restore_best else "last.pt")
+            summary.pop("unsaved", None)
+            run.write_summary(summary)
+        return run.path
 
     def _write_failure(self, result: RunResult) -> None:
         if self.run is None:
@@ -639,7 +776,7 @@ class Trainer:
             pass
 
     def _summary(self, result: RunResult, kept: str | None) -> dict[str, Any]:
-        return {
+        summary = {
             "stop_reason": result.reason,
             "epochs_run": result.epochs_run,
             "best_epoch": result.best_epoch,
@@ -654,10 +791,9 @@ class Trainer:
             "error": result.error,
             "error_node": result.error_node,
         }
-
-
-def load_run_checkpoint(path: str, device: torch.device | str = "cpu") -> dict[str, Any]:
-    return load_checkpoint(path, map_location=device)
+        if self.unsaved:
+            summary["unsaved"] = self.unsaved
+        return summary
 
 
 def _strip_prefix(metrics: dict[str, float], prefix: str) -> dict[str, float]:
@@ -681,4 +817,4 @@ def _plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["Trainer", "TrainerOptions", "RunResult", "STOP_REASONS"]
+__all__ = ["Trainer", "TrainerOptions", "RunResult"]

@@ -14,9 +14,11 @@ import torch
 from nodetrainer.cli import main
 from nodetrainer.codegen import generate
 from nodetrainer.compiler import compile_graph, node_for_traceback
+from nodetrainer.errors import GraphError
 from nodetrainer.graph import Graph
 from nodetrainer.graphfile import load_graph, read_graph
 from nodetrainer.summary import summarize
+from nodetrainer.validate import check_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p for p in (ROOT / "graphs").glob("*.yaml") if p.stem != "resnet18")
@@ -121,7 +123,11 @@ def test_summary_of_huge_graph_allocates_nothing():
     g.add_node("out", "Output")
     g.connect("x", "fc")
     g.connect("fc", "out")
-    assert summarize(g).total_params == 10**13  # 40 TB of weights if anything were allocated
+    assert summarize(g, partial=True).total_params == 10**13  # 40 TB of weights if anything were allocated
+    [problem] = check_graph(g).problems  # and far too many to build: refused before anything is allocated
+    assert problem.node == "fc" and "10,000,000,000,000 weights" in problem.message
+    with pytest.raises(GraphError, match="at most 4,294,967,296 fit"):
+        compile_graph(g)
 
 
 def test_resnet18_has_torchvision_parameter_count(capsys):
@@ -140,3 +146,64 @@ def test_core_never_imports_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _graph(name: str, nodes: list[tuple[str, str, dict]], edges: list[str]) -> Graph:
+    g = Graph(name)
+    for node_id, node_type, params in nodes:
+        g.add_node(node_id, node_type, params)
+    for chain in edges:
+        ids = [s.strip() for s in chain.split("->")]
+        for a, b in zip(ids, ids[1:]):
+            g.connect(a, b)
+    return g
+
+
+def test_a_node_named_like_a_renamed_argument_does_not_overwrite_it():
+    g = _graph("shadow", [("input", "Input", {"shape": [4]}), ("input_", "ReLU", {}), ("fc", "Linear", {"out_features": 4}),
+                          ("add", "Add", {}), ("out", "Output", {})],
+               ["input -> input_ -> add -> out", "input -> fc -> add"])
+    model = compile_graph(g).eval()
+    x = torch.randn(5, 4)
+    with torch.no_grad():
+        assert torch.equal(model(x), torch.relu(x) + model.fc(x))  # relu(x) + Wx, not relu(x) + W relu(x)
+
+
+def test_ids_that_collide_with_metadata_flow_names_and_dunders_compile():
+    ids = ["source", "input_ids", "output_ids", "node_of_attr", "x", "h", "y", "z", "__fc", "__init__"]
+    g = _graph("names", [("out", "Input", {"shape": [3]})] + [(i, "Linear", {"out_features": 3}) for i in ids]
+               + [("result", "Output", {})], [" -> ".join(["out", *ids, "result"])])
+    model = compile_graph(g)  # used to raise TypeError (metadata), StopIteration (no flow name) ...
+    assert all(not key.startswith("_") for key in model.state_dict())  # ... or mangle __fc to _Names__fc
+    assert model.node_of_attr["n__fc"] == "__fc" and model.input_ids == ["out"] and "class Names" in model.source
+    assert model(torch.randn(2, 3)).shape == (2, 3)
+
+
+def test_lower_rank_input_of_add_broadcasts_per_sample():
+    """Input [3, 4] -> Flatten -> Linear 4 -> Add with the Input: [4] aligns with the last dimension of each
+    sample; the batch dimension never meets a sample's dimension (it used to fail at batch 2 and mix
+    samples at batch 3)."""
+    g = _graph("bcast", [("x", "Input", {"shape": [3, 4]}), ("flat", "Flatten", {}),
+                         ("fc", "Linear", {"out_features": 4}), ("add", "Add", {}), ("out", "Output", {})],
+               ["x -> flat -> fc -> add -> out", "x -> add"])
+    assert check_graph(g).shapes.shapes["add"] == (3, 4)
+    model = compile_graph(g).eval()
+    xs = torch.randn(3, 3, 4)
+    with torch.no_grad():
+        for batch in (1, 2, 3):
+            assert model(xs[:batch]).shape == (batch, 3, 4)
+        alone = model(xs[:1])
+        assert torch.allclose(model(xs)[:1], alone, atol=1e-6)
+        assert torch.allclose(alone[0], model.fc(xs[0].flatten()) + xs[0], atol=1e-6)
+
+
+def test_recompiling_a_graph_keeps_the_line_map_of_older_models():
+    first = _graph("same", [("x", "Input", {"shape": [4]}), ("fc1", "Linear", {"out_features": 2}),
+                            ("out", "Output", {})], ["x -> fc1 -> out"])
+    second = _graph("same", [("x", "Input", {"shape": [4]}), ("act", "ReLU", {}), ("fc2", "Linear", {"out_features": 2}),
+                             ("out", "Output", {})], ["x -> act -> fc2 -> out"])
+    old, new = compile_graph(first), compile_graph(second)
+    for model, node in ((old, "fc1"), (new, "fc2")):
+        with pytest.raises(RuntimeError) as info:
+            model(torch.randn(2, 5))
+        assert node_for_traceback(info.value.__traceback__) == node

@@ -163,6 +163,22 @@ edges:
     "missing_required": (GOOD.replace("{type: Linear, out_features: 3}", "{type: Linear}"), "needs 'out_features'"),
     "deep_nesting": ("nodetrainer: 1\nname: t\ndescription: " + "[" * 5000 + "]" * 5000 + "\n", "nest"),
     "not_utf8": (b"nodetrainer: 1\nname: \xff\xfe\n", "UTF-8"),
+    # issue 9: inputs that used to escape the reader or pass check and fail later
+    "int_of_5000_digits": (GOOD.replace("out_features: 3", "out_features: " + "9" * 5000), "5000 digits is too large"),
+    "int_beyond_int32": (GOOD.replace("out_features: 3", f"out_features: {2**40}"), "at most 2,147,483,647"),
+    "int_beyond_float": (GOOD + f"training:\n  optimizer: {{type: adam, lr: {10**400}}}\n", "float32"),
+    "float_beyond_float32": (GOOD.replace("{type: Linear, out_features: 3}", "{type: LeakyReLU, negative_slope: 1.0e+300}"),
+                             "finite float32"),
+    "elu_alpha_beyond_float32": (GOOD.replace("{type: Linear, out_features: 3}", "{type: ELU, alpha: 1.0e+39}"),
+                                 "finite float32"),
+    "optimizer_type_list": (GOOD + "training:\n  optimizer: {type: [adam]}\n", "unknown optimizer type a list"),
+    "scheduler_type_mapping": (GOOD + "training:\n  scheduler: {type: {cosine: 1}}\n", "unknown scheduler type a dict"),
+    "id_ending_in_newline": (GOOD.replace("  fc: ", '  "fc\\n": '), "must start with a letter"),
+    "name_ending_in_newline": (GOOD.replace("name: tiny", 'name: "tiny\\n"'), "'name' must be"),
+    "too_many_weights": (GOOD.replace("[4]", "[100000]").replace("out_features: 3", "out_features: 100000"),
+                         "10,000,100,000 weights"),
+    "tensor_too_big": (GOOD.replace("[4]", "[100000, 100000]").replace("{type: Linear, out_features: 3}",
+                                                                        "{type: ReLU}"), "values per sample"),
 }
 
 LOCATED = re.compile(r"^\S+?\.yaml(:\d+)?: ")
@@ -180,7 +196,7 @@ def test_malformed_file_gives_located_messages(case, tmp_path, capsys, monkeypat
     assert lines, "no message"
     assert all(LOCATED.match(line.replace(str(tmp_path) + "/", "")) for line in lines), lines
     assert any(expected in line for line in lines), (expected, lines)
-    assert "Traceback" not in out.out + out.err
+    assert "Traceback" not in out.out + out.err and "internal error" not in out.err
     assert not (tmp_path / "PWNED").exists()
 
 
@@ -234,3 +250,46 @@ def test_pure_python_reader_refuses_the_same(case, monkeypatch):
     text, expected = MALFORMED[case]
     graph, problems = read_graph(text, "g.yaml")
     assert problems and expected in problems[0].message
+
+
+def test_ids_and_names_must_match_as_a_whole():
+    from nodetrainer.errors import GraphError
+    from nodetrainer.graph import Graph, id_problem, name_problem
+
+    assert id_problem("fc") is None and id_problem("fc\n") and id_problem("fc\nimport os")
+    assert name_problem("digits-mlp 2") is None and name_problem("tiny\n") and name_problem("")
+    with pytest.raises(GraphError, match="must start with a letter"):
+        Graph("g").add_node("fc\n", "ReLU")  # through the API, no IndentationError in generated code later
+
+
+def test_section_keys_and_odd_text_save_as_the_same_file():
+    text = GOOD + 'training:\n  "epo\\nchs": 3\n  "#x": {"a: b": 1}\n'
+    graph, problems = read_graph(text)
+    assert [p.message.split(" in ")[0] for p in problems] == ["unknown key 'epo\\nchs'", "unknown key '#x'"]  # one line
+    graph.description = "tab\tdel\x7f nel\x85 ls\u2028 bom\ufeff smile\U0001F600 bell\x07"
+    saved = dump_graph(graph)
+    again, _ = read_graph(saved)
+    assert again.training == graph.training and again.description == graph.description
+    assert dump_graph(again) == saved
+
+
+def test_did_you_mean_work_is_bounded_per_file(monkeypatch):
+    """Thousands of edges to unknown ids: the first get a hint, and the comparisons stay within the budget
+    instead of growing with (unknown ids) x (nodes)."""
+    import difflib
+
+    from nodetrainer.errors import SUGGESTION_BUDGET
+
+    calls = []
+    real = difflib.get_close_matches
+    monkeypatch.setattr(difflib, "get_close_matches",
+                        lambda word, options, *a, **k: calls.append(len(options)) or real(word, options, *a, **k))
+    n = 2000
+    lines = ["nodetrainer: 1", "name: many", "nodes:", "  x: {type: Input, shape: [4]}", "  out: {type: Output}"]
+    lines += [f"  node_{i}: {{type: ReLU}}" for i in range(n)] + ["edges:", "  - x -> out"]
+    lines += [f"  - nodx_{i} -> node_{i}" for i in range(n)]
+    graph, problems = read_graph("\n".join(lines) + "\n", "many.yaml")
+    unknown = [p for p in problems if "names unknown node" in p.message]
+    assert len(unknown) == n
+    assert "did you mean 'node_0'" in unknown[0].message
+    assert sum(calls) <= SUGGESTION_BUDGET < n * n

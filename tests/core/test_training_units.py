@@ -265,10 +265,10 @@ def test_gradient_monitor_names_nodes_and_warns_once():
     assert grads["hidden"] == pytest.approx(expected, rel=1e-5)
     model.logits.weight.grad.mul_(1e6)
     warnings = monitor.check(monitor.norms()[0])
-    assert [w.node for w in warnings] == ["logits"] and "exploding" in warnings[0].message
+    assert [(w.node, w.kind, w.level) for w in warnings] == [("logits", "gradient_exploding", "warning")]
     assert monitor.check(monitor.norms()[0]) == []  # not repeated while the state lasts
     model.fc1.weight.grad.zero_(), model.fc1.bias.grad.zero_()
-    assert [(w.node, "vanishing" in w.message) for w in monitor.check(monitor.norms()[0])] == [("hidden", True)]
+    assert [(w.node, w.kind) for w in monitor.check(monitor.norms()[0])] == [("hidden", "gradient_vanishing")]
 
 
 def test_clipping_by_norm_and_value():
@@ -316,15 +316,26 @@ def test_atomic_write_leaves_old_file_and_no_temporary_on_failure(tmp_path, monk
 
 
 # -- device, precision --------------------------------------------------------------------------------
-def test_device_resolution():
+def test_device_resolution(monkeypatch):
     assert resolve_device("cpu").type == "cpu"
-    auto = resolve_device("auto")
-    assert auto.type == ("cuda" if torch.cuda.is_available() else auto.type)
-    if not torch.cuda.is_available():
-        with pytest.raises(ConfigError, match="no CUDA GPU"):
-            resolve_device("cuda")
-        with pytest.raises(ConfigError, match="cuda:1"):
-            resolve_device("cuda:1")
+    mps = getattr(torch.backends, "mps", None)
+    expected = "cuda" if torch.cuda.is_available() else "mps" if mps is not None and mps.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    if torch.cuda.is_available():
+        last = torch.cuda.device_count() - 1
+        assert resolve_device(f"cuda:{last}") == torch.device("cuda", last)
+        with pytest.raises(ConfigError, match=f"cuda:{last + 1}' does not exist"):
+            resolve_device(f"cuda:{last + 1}")
+    # without a GPU, whatever this machine has: auto falls back to the CPU, and asking for CUDA says why not
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    with pytest.raises(ConfigError, match="cuda:1"):
+        resolve_device("cuda:1")
 
 
 def test_precision_substitutions_on_cpu():

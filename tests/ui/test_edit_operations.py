@@ -35,6 +35,7 @@ def test_a_refused_connection_says_why_in_the_status_bar(window):
     # a cycle
     wire(window, "relu1", "fc1")
     assert "already has its input" in window.statusBar().currentMessage()
+    assert dump_graph(window.doc.graph) == before and window.doc.undo_stack.count() == steps  # refused: nothing changed
     palette_drop(window, "Add", QPointF(100, 300))
     wire(window, "relu1", "add1")
     wire(window, "add1", "relu1")
@@ -47,8 +48,10 @@ def test_a_refused_connection_says_why_in_the_status_bar(window):
     assert "cannot feed itself" in window.statusBar().currentMessage()
     palette_drop(window, "Add", QPointF(320, 300))
     wire(window, "add1", "add2")
+    steps = window.doc.undo_stack.count()
     wire(window, "add2", "add1")
     assert "would make a cycle" in window.statusBar().currentMessage()
+    assert window.doc.undo_stack.count() == steps and "add2 -> add1" not in dump_graph(window.doc.graph)
     assert ids == ["input", "fc1", "relu1"]
     assert window.doc.graph.inputs["relu1"] == ["fc1"]
     assert window.doc.graph.inputs["add1"] == ["relu1", "input"]

@@ -1,14 +1,12 @@
 """Subscribing a widget to a Graph's events without keeping it alive or calling it after it is gone.
 
 The Graph outlives the views (the editor keeps one Graph for the whole session),
-so a panel that subscribed a bound method would be called after Qt deleted it,
-and the RuntimeError would surface inside whatever edit emitted the event.
-`subscribe(graph, widget, handler)` holds the widget weakly and unsubscribes
-itself once the widget (or its C++ side) is gone.
+so a panel that subscribed a bound method would be called after Qt deleted it.
+`Graph.subscribe_weakly` (the core) holds the widget weakly; this adds the Qt
+half: a widget whose C++ side is gone counts as gone too.
 """
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable
 
 import shiboken6
@@ -16,18 +14,7 @@ import shiboken6
 
 def subscribe(graph: Any, widget: Any, handler: Callable[[Any, Any], None]) -> Callable[[], None]:
     """Calls `handler(widget, event)` for the graph's events while `widget` lives; returns the unsubscriber."""
-    ref = weakref.ref(widget)
-    unsubscribe: Callable[[], None] = lambda: None  # noqa: E731 - replaced below
-
-    def callback(event: Any) -> None:
-        w = ref()
-        if w is None or not shiboken6.isValid(w):
-            unsubscribe()
-            return
-        handler(w, event)
-
-    unsubscribe = graph.subscribe(callback)
-    return unsubscribe
+    return graph.subscribe_weakly(widget, handler, alive=shiboken6.isValid)
 
 
 __all__ = ["subscribe"]

@@ -511,8 +511,7 @@ class ParamForm(QWidget):
         self._layouts: dict[str, QFormLayout] = {}
         self._hidden: set[str] = set()
         for key in (keys if keys is not None else params):
-            if params[key].editable:
-                self.add(key, editor_for(params[key], (none_labels or {}).get(key)))
+            self.add(key, editor_for(params[key], (none_labels or {}).get(key)))
 
     def add(self, key: str, editor: QWidget, label: str | None = None, layout: QFormLayout | None = None,
             row: int | None = None) -> QWidget:
