@@ -10,6 +10,7 @@ exported code free of anything a file could inject.
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from .errors import did_you_mean, one_of
 
 MAX_INT = 2**31 - 1  # any integer setting: beyond this no size, count or seed makes sense (and C kernels overflow)
 MAX_FLOAT = 3.4028234663852886e38  # float32's largest: every float reaches the network as float32
+MIN_FLOAT = 1.401298464324817e-45  # float32's smallest above 0: anything smaller in size becomes 0
 
 
 class _Required:
@@ -93,6 +95,9 @@ class Param:
         if not math.isfinite(value) or abs(value) > MAX_FLOAT:
             raise ValueError(f"'{self.name}' must be a finite float32 number (at most {MAX_FLOAT:.4g} in size), "
                              f"got {_show(value)}")
+        if value != 0.0 and _float32(value) == 0.0:
+            raise ValueError(f"'{self.name}' is too small for a float32 number and would reach the network as 0; "
+                             f"use 0 or at least {MIN_FLOAT:.4g}, got {_show(value)}")
         if not self._in_range(value):
             raise ValueError(f"'{self.name}' must be {self._range_text()}, got {_fmt(value)}")
         return value
@@ -179,6 +184,11 @@ class Param:
     def _range_suffix(self) -> str:
         text = self._range_text()
         return f" {text}" if text else ""
+
+
+def _float32(value: float) -> float:
+    """`value` as float32 holds it."""
+    return struct.unpack("f", struct.pack("f", value))[0]
 
 
 def _as_float(value: int | float) -> float:

@@ -293,3 +293,11 @@ def test_did_you_mean_work_is_bounded_per_file(monkeypatch):
     assert len(unknown) == n
     assert "did you mean 'node_0'" in unknown[0].message
     assert sum(calls) <= SUGGESTION_BUDGET < n * n
+
+
+def test_a_float_too_small_for_float32_is_refused_not_turned_into_zero():
+    from nodetrainer.graphfile import read_graph
+    text = ("nodetrainer: 1\nname: tiny\nnodes:\n  x: {type: Input, shape: [4]}\n"
+            "  norm: {type: LayerNorm, eps: 2.2e-311}\n  out: {type: Output}\nedges:\n  - x -> norm -> out\n")
+    graph, problems = read_graph(text, "tiny.yaml")
+    assert [p.node for p in problems] == ["norm"] and "would reach the network as 0" in problems[0].message
