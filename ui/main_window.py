@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
 
 from nodetrainer.errors import GraphError
 from nodetrainer.graphfile import atomic_write_text
+from nodetrainer.training.runs import RunFolder
 
 from . import theme
 from .document import Document
@@ -574,10 +575,9 @@ class MainWindow(QMainWindow):
             last = Path(str(self.settings.value("last_dir", str(Path.home()))))
             folder = last if last.resolve() != EXAMPLES.resolve() else Path.home()
             suggestion = str(folder / self.doc.origin.name)
-        elif self.doc.origin is not None and self.doc.origin_label.startswith("run "):  # not over the run's record
-            origin = self.doc.origin  # <folder>/runs/<graph name>/<run>/graph.yaml
-            folder = origin.parents[3] if len(origin.parents) > 3 else Path(self._dialog_dir())
-            suggestion = str(folder / f"{origin.parent.parent.name}-{origin.parent.name}.yaml")
+        elif self.doc.origin is not None and self.doc.origin_label.startswith("run ") \
+                and (run := RunFolder.of_graph_file(self.doc.origin)) is not None:
+            suggestion = str(run.graph_copy_path())  # beside the runs folder, never over the run's record
         path = self.ask_save_path(suggestion=suggestion)
         if not path:
             return False

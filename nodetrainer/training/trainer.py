@@ -77,6 +77,7 @@ class TrainerOptions:
     train_metrics: bool = False  # also compute train_<metric> (always on when one is monitored)
     grad_stats: bool = True
     loader_workers: int | None = None  # DataLoader worker processes for streamed data (default: CPUs - 1, at most 8)
+    clock: Callable[[], float] = time.perf_counter  # seconds, for every throttle and duration (tests inject one)
 
 
 @dataclass
@@ -119,6 +120,7 @@ class Trainer:
                  num_outputs: int | None = None, node_names: dict[str, str] | None = None):
         self.config = config
         self.options = options or TrainerOptions()
+        self._clock = self.options.clock
         self.task = task or config.task
         self.num_classes = num_classes
         self.run = run
@@ -186,7 +188,7 @@ class Trainer:
         self._resume_partial: dict[str, Any] | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
         self._best_dirty = False
-        self._last_checkpoint: float | None = None  # monotonic time of the last snapshot; None: none yet this run
+        self._last_checkpoint: float | None = None  # clock time of the last snapshot; None: none yet this run
         self._writer: CheckpointWriter | None = None  # background writes while fit() runs
         self._write_errors: dict[str, str] = {}  # file name -> why its last write failed (reported once each)
         self._summary_written: dict[str, Any] | None = None
@@ -196,8 +198,9 @@ class Trainer:
         self._stop_requested = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._holding = threading.Event()  # set while the loop waits in a pause
         self._interrupt = False  # fast flag read once per step; the events hold the truth
-        self._next_progress_at = 0.0  # when the next Progress event may be sent (perf_counter time)
+        self._next_progress_at = 0.0  # when the next Progress event may be sent (clock time)
         self._paused_s = 0.0
         self.last_exception: BaseException | None = None  # the error behind a Failed event (for --debug)
 
@@ -223,6 +226,11 @@ class Trainer:
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
+
+    @property
+    def holding(self) -> bool:
+        """Paused and waiting between two steps (the step in flight when pause() came has ended)."""
+        return self._holding.is_set()
 
     # -- setup helpers ------------------------------------------------------------
     def _probe_outputs(self) -> int | None:
@@ -263,14 +271,14 @@ class Trainer:
     # -- the run ------------------------------------------------------------------
     def fit(self) -> RunResult:
         """Trains until the last epoch, early stopping, divergence or `stop()`; never raises for training errors."""
-        started = time.perf_counter()
+        started = self._clock()
         if self.global_step == 0 and self.epoch == 0:
             seed_everything(self.config.seed)  # a fresh run: dropout & co. draw from the run's seed (resumes restore)
         samples_before, seconds_before = self.samples_seen, self.train_seconds
         reason = "completed"
         failure = None
         self._last_checkpoint = None  # the first checkpoint of this run (or resumption) follows its first epoch
-        self._fit_started = time.monotonic()
+        self._fit_started = self._clock()
         self._writer = CheckpointWriter() if self.run is not None else None
         last_written = False
         try:
@@ -293,7 +301,7 @@ class Trainer:
             reason, kept, test = "failed", None, None
         finally:
             self._close_writer()
-        duration = time.perf_counter() - started
+        duration = self._clock() - started
         train_secs = self.train_seconds - seconds_before
         rate = (self.samples_seen - samples_before) / train_secs if train_secs > 0 else 0.0
         best_row = self._best_row()
@@ -319,11 +327,11 @@ class Trainer:
         self._pending_warnings = []
         if self._best_state is None:
             self._save_best_state()  # the initial weights: what is kept if the first epoch diverges
-        self._run_started = time.perf_counter()
+        self._run_started = self._clock()
         self._steps_at_start = self.global_step
         while self.epoch < self.config.epochs:
             epoch = self.epoch + 1
-            t0 = time.perf_counter()
+            t0 = self._clock()
             try:
                 train_metrics = self._train_epoch(epoch)
             except _Diverged:
@@ -335,7 +343,7 @@ class Trainer:
                 metrics.update(self.evaluate_batches(self.val_batches, "val_"))
             self.epoch = epoch
             self.step_in_epoch = 0
-            seconds = time.perf_counter() - t0
+            seconds = self._clock() - t0
             diverged = self._loss_diverged(metrics.get("train_loss", 0.0))
             verdict = self.tracker.update(metrics, epoch) if not diverged else None
             if verdict is not None and verdict.improved:
@@ -361,13 +369,13 @@ class Trainer:
     def _checkpoint_due(self) -> bool:
         """At an epoch's end: the first of this run, or checkpoint_interval_s after the last one."""
         last = self._last_checkpoint
-        return last is None or time.monotonic() - last >= self.options.checkpoint_interval_s
+        return last is None or self._clock() - last >= self.options.checkpoint_interval_s
 
     @property
     def _mid_epoch_checkpoint_due(self) -> bool:
         """Inside an epoch: checkpoint_interval_s after the last one (or after the start of a long first epoch)."""
         since = self._last_checkpoint if self._last_checkpoint is not None else self._fit_started
-        return time.monotonic() - since >= self.options.checkpoint_interval_s
+        return self._clock() - since >= self.options.checkpoint_interval_s
 
     def _train_epoch(self, epoch: int) -> dict[str, float] | None:
         """One epoch of optimizer steps; None when stopped in the middle."""
@@ -396,7 +404,7 @@ class Trainer:
             self._resume_partial = None
 
         model.train()
-        t_epoch = time.perf_counter()
+        t_epoch = self._clock()
         # the throttle runs across epochs, so runs whose epochs are shorter than the interval still
         # get step-level progress
         t_next_progress = min(self._next_progress_at, t_epoch + progress_every)
@@ -408,7 +416,7 @@ class Trainer:
         for xb, yb in self.train_batches.batches(start_step):
             if self._interrupt and self._handle_interrupt():
                 self.step_in_epoch = step
-                self.train_seconds += time.perf_counter() - t_epoch - (self._paused_s - paused_before)
+                self.train_seconds += self._clock() - t_epoch - (self._paused_s - paused_before)
                 self.samples_seen += samples_epoch
                 return None
             with amp:
@@ -460,7 +468,7 @@ class Trainer:
                 acc.update(out, yb, loss)
             else:
                 acc.add_loss(loss, n)
-            now = time.perf_counter()
+            now = self._clock()
             if now >= t_next_progress:  # also the in-epoch divergence check, and the mid-epoch checkpoint
                 t_next_progress = self._next_progress_at = now + progress_every
                 elapsed = now - t_epoch - (self._paused_s - paused_before)
@@ -468,7 +476,7 @@ class Trainer:
                 if self._writer is not None and self._mid_epoch_checkpoint_due:
                     self._checkpoint_mid_epoch(step, samples_epoch, elapsed)
         self.step_in_epoch = step
-        elapsed = time.perf_counter() - t_epoch - (self._paused_s - paused_before)
+        elapsed = self._clock() - t_epoch - (self._paused_s - paused_before)
         self.train_seconds += elapsed
         self.samples_seen += samples_epoch
         result = acc.compute("train_")
@@ -481,9 +489,11 @@ class Trainer:
     def _handle_interrupt(self) -> bool:
         """Waits while paused; True when training must stop."""
         if not self._running.is_set():
-            t = time.perf_counter()
+            t = self._clock()
+            self._holding.set()
             self._running.wait()
-            self._paused_s += time.perf_counter() - t
+            self._holding.clear()
+            self._paused_s += self._clock() - t
         self._interrupt = self._stop_requested.is_set() or not self._running.is_set()
         return self._stop_requested.is_set()
 
@@ -498,7 +508,7 @@ class Trainer:
             return
         done = self.global_step - self._steps_at_start
         total_left = (self.config.epochs - epoch) * self.steps_per_epoch + (self.steps_per_epoch - step)
-        spent = time.perf_counter() - self._run_started
+        spent = self._clock() - self._run_started
         eta = spent / done * total_left if done else float("nan")
         self._emit(Progress(epoch, step, self.steps_per_epoch, loss,
                             samples_epoch / elapsed if elapsed > 0 else 0.0, eta, self.schedule.lr))
@@ -683,7 +693,7 @@ class Trainer:
             self.step_in_epoch, self.samples_seen, self.train_seconds = saved
 
     def _submit_snapshot(self) -> None:
-        self._last_checkpoint = time.monotonic()
+        self._last_checkpoint = self._clock()
         if self._best_dirty or not self.run.best_path.exists():
             self._writer.submit(self.run.best_path, self.best_payload())
             self._best_dirty = False

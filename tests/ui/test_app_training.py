@@ -118,15 +118,17 @@ def test_gradient_warnings_show_as_badges_on_their_nodes(qtbot, app_window, tmp_
     wait_idle(qtbot, window)
     w = window.training_dock.training
     assert w.last_finished.reason == "diverged"
+    assert w.header.title.text() == "Diverged" and w.outcome.node in ("hidden1", "hidden2", "logits")
     scene = window.scene
     messages = {node: scene.node_flags(node)["training"][1] for node in ("hidden1", "hidden2", "logits")}
     [culprit] = [node for node, message in messages.items() if message.startswith("training diverged")]
     assert f"the largest gradient was in node {culprit}" in messages[culprit]  # the divergence lands on it
     for node in ("hidden1", "hidden2", "logits"):
         level, message = scene.node_flags(node)["training"]
-        assert level == "warning" and (node == culprit or f"gradient of node {node} is exploding" in message)
+        expected = "error" if node == culprit else "warning"  # the node that exploded is red, the others amber
+        assert level == expected and (node == culprit or f"gradient of node {node} is exploding" in message)
         item = scene.nodes[node]
-        assert item.badge_level == "warning" and item.badge_count == 1
+        assert item.badge_level == expected and item.badge_count == 1
         assert message.split(";")[0] in item.tooltip()
     assert scene.nodes["relu1"].badge_level is None and not scene.nodes["relu1"].flags
 

@@ -89,10 +89,11 @@ def test_pause_and_resume(qtbot, make_dock):
     w.controls.pause_button.click()
     assert w.worker.state == "paused" and w.controls.pause_button.text() == "Resume"
     trainer = w.worker.session.trainer
-    qtbot.wait(150)  # the step in flight ends
+    qtbot.waitUntil(lambda: trainer.holding, timeout=WAIT_MS)  # the step in flight has ended; the loop waits
     step = trainer.global_step
-    qtbot.wait(300)
-    assert trainer.global_step == step  # nothing trains while paused
+    points = w.plots.point_counts()["loss_step"]
+    assert points > 0 and "paused" in w.controls.progress.format()  # the view shows where the run paused
+    assert trainer.holding and trainer.global_step == step  # nothing trains while paused
     w.controls.pause_button.click()
     assert w.worker.state == "running" and w.controls.pause_button.text() == "Pause"
     qtbot.waitUntil(lambda: trainer.global_step > step + 10, timeout=WAIT_MS)
@@ -102,13 +103,21 @@ def test_pause_and_resume(qtbot, make_dock):
 
 
 def test_stop_mid_epoch_gives_stopped_and_last_pt(qtbot, make_dock):
+    from nodetrainer.training.events import Progress
+
     dock, w, _ = make_dock(epochs=20, batch_size=1)  # 1,257 steps an epoch: Progress arrives mid-epoch
-    progress = []
-    w.worker.updated.connect(lambda u: progress.extend(u.progress))
+    held = []
+
+    def hold_mid_epoch(event):  # in the training thread: pause at a step known to be inside an epoch
+        if not held and isinstance(event, Progress) and 1 <= event.step < event.steps_per_epoch - 1:
+            held.append(event.step)
+            w.worker.session.trainer.pause()
+
     w.train()
-    qtbot.waitUntil(lambda: bool(progress), timeout=WAIT_MS)
-    assert progress[0].step < progress[0].steps_per_epoch
-    w.controls.stop_button.click()
+    qtbot.waitUntil(lambda: w.worker.session is not None, timeout=WAIT_MS)
+    w.worker.session.subscribe(hold_mid_epoch)
+    qtbot.waitUntil(lambda: w.worker.session is not None and w.worker.session.trainer.holding, timeout=WAIT_MS)
+    w.controls.stop_button.click()  # the user's Stop, while the loop waits between two steps of an epoch
     wait_idle(qtbot, w)
 
     assert w.last_finished.reason == "stopped"
@@ -118,7 +127,7 @@ def test_stop_mid_epoch_gives_stopped_and_last_pt(qtbot, make_dock):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["stop_reason"] == "stopped"
     last = torch.load(run_dir / "last.pt", map_location="cpu", weights_only=False)
-    assert last["step_in_epoch"] > 0  # stopped in the middle of an epoch, resumable from there
+    assert 0 < last["step_in_epoch"] < 1257  # stopped in the middle of an epoch, resumable from there
 
 
 def test_request_shutdown_during_training_finishes_cleanly(qtbot, make_dock, qtlog):
@@ -262,3 +271,29 @@ def test_plots_redraw_on_their_cadence_and_at_once_on_pause(qtbot, make_dock):
     before = w.plots.redraws
     w._state_changed("paused")  # a pause shows what arrived now, whatever the cadence says
     assert w.plots.redraws == before + 1
+
+
+def test_a_run_whose_folder_cannot_be_written_offers_to_save_it_elsewhere(qtbot, make_dock, tmp_path, monkeypatch):
+    import errno
+
+    from nodetrainer.training import checkpoint as checkpoint_module
+
+    real = checkpoint_module.atomic_write_bytes
+
+    def disk_full(path, data):
+        if Path(path).suffix == ".pt":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(checkpoint_module, "atomic_write_bytes", disk_full)
+    dock, w, _ = make_dock(epochs=2)
+    w.train()
+    wait_idle(qtbot, w)
+    header = w.header
+    assert w.last_finished.reason == "completed" and w.last_finished.unsaved
+    assert header.outcome.level == "error" and "No space left on device" in header.hint.text()
+    assert header.save_button.isVisible() and not header.resume_button.isVisible()
+    monkeypatch.undo()  # another disk
+    assert w.save_run_to(tmp_path / "elsewhere")
+    assert (tmp_path / "elsewhere" / "best.pt").exists() and "Saved the run" in header.hint.text()
+    assert not header.save_button.isVisible()

@@ -26,6 +26,8 @@ from typing import Any, Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from nodetrainer.training.events import DIVERGED
+
 from .data_panel import DataPanel
 from .graphlink import subscribe
 from .outcome import DIVERGED_HINT, describe, describe_problem, fmt_metric, metric_label
@@ -80,6 +82,7 @@ class TrainingWidget(QWidget):
         self._run_is_current = False  # the last run's badges and messages describe the graph as it is
         self._history: list[dict[str, Any]] = []  # metrics.csv rows of a run being resumed
         self._last_epoch: Any = None
+        self._divergence: Any = None  # the run's `diverged` Warning (its node is where the gradient exploded)
 
         self.data_panel = DataPanel(graph, apply_section)
         self.training_panel = TrainingPanel(graph, apply_section)
@@ -118,6 +121,7 @@ class TrainingWidget(QWidget):
         self.controls.nodeClicked.connect(self.focusNodeRequested)
         self.header.splitChosen.connect(self.show_result_split)
         self.header.resumeClicked.connect(lambda: self.run_dir and self.resume_run(self.run_dir))
+        self.header.saveElsewhereClicked.connect(self._save_elsewhere_dialog)
         self.runs_panel.resumeRequested.connect(self.resume_run)
         self.data_panel.nodeProblem.connect(self._data_problem)
         self.runs_panel.openGraphRequested.connect(self.openGraphRequested)
@@ -221,7 +225,7 @@ class TrainingWidget(QWidget):
         self.predictions = {}
         self.header.clear()
         self.run_dir = None
-        self._started = self._last_epoch = self._best_epoch = None
+        self._started = self._last_epoch = self._best_epoch = self._divergence = None
         self._edited_since_start = False
         self._run_is_current = True
         self._snapshot_time = time.strftime("%H:%M:%S")
@@ -250,6 +254,27 @@ class TrainingWidget(QWidget):
 
     def save_plots(self, path: str | Path) -> bool:
         return self.plots.save_png(path)
+
+    def save_run_to(self, folder: str | Path) -> bool:
+        """Writes the last run (kept in memory because its folder could not be written) to `folder`."""
+        from nodetrainer.errors import NodeTrainerError
+        session = self.worker.last_session
+        if session is None:
+            return False
+        try:
+            path = session.save_to(folder)
+        except NodeTrainerError as exc:
+            self.header.set_hint(f"Could not save there either: {exc.problems[0].message if exc.problems else exc}")
+            return False
+        self.run_dir = str(path)
+        self.header.set_hint(f"Saved the run to {path}.")
+        self.header.save_button.hide()
+        return True
+
+    def _save_elsewhere_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save the run in a folder", str(Path.home()))
+        if folder:
+            self.save_run_to(folder)
 
     def _save_plots_dialog(self) -> None:
         name = f"{self.graph.name}-training.png"
@@ -313,10 +338,11 @@ class TrainingWidget(QWidget):
         if update.epochs:
             self._epochs_ended(update.epochs)
         for w in update.warnings:
-            level = "error" if "diverged" in w.message else "warning"
-            c.add_message(w.message, level, w.node)
+            c.add_message(w.message, w.level, w.node)
+            if w.kind == DIVERGED:
+                self._divergence = w
             if w.node:
-                self._flag("training", w.node, "warning", w.message)
+                self._flag("training", w.node, w.level, w.message)
         if update.finished is not None:
             self._show_finished(update.finished)
         if update.failed is not None:
@@ -387,9 +413,10 @@ class TrainingWidget(QWidget):
         self.last_finished = f
         reason = REASON_TEXT.get(f.reason, f.reason)
         if f.reason == "diverged":
-            diverged = [m for m in self.controls.message_texts() if "diverged" in m]
-            message = diverged[-1] if diverged else "the loss became non-finite; the last finite weights are kept"
-            self._show_outcome(describe_problem("Diverged", message, None, DIVERGED_HINT))
+            d = self._divergence
+            message = d.message if d is not None else "the loss became non-finite; the last finite weights are kept"
+            self._show_outcome(describe_problem("Diverged", message, d.node if d is not None else None,
+                                                DIVERGED_HINT))
             self.controls.finish_progress(f"Diverged after {f.epochs_run} epoch(s)", full=False)
             return
         self._show_outcome(describe(f, self._config(), getattr(self, "_metric_names", None)))

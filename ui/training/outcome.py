@@ -33,6 +33,7 @@ class Outcome:
     hint: str = ""  # what to do next, when the numbers say so
     node: str | None = None  # where it went wrong (diverged, failed)
     resumable: bool = False  # stopped by the user: Resume continues it
+    unsaved: str = ""  # why the run folder could not be written (the weights are in memory): save elsewhere
 
 
 def split_metric(key: str) -> tuple[str, str]:
@@ -131,8 +132,13 @@ def describe(finished: Any, config: Any = None, metric_names: list[str] | None =
     elif finished.reason == "stopped":
         hint = "Resume continues this run where it stopped."
     level = "warning" if finished.reason == "stopped" else "ok"
+    unsaved = getattr(finished, "unsaved", None) or ""
+    if unsaved:
+        level = "error"
+        hint = (f"The run folder could not be written ({unsaved}). The weights are still in memory: "
+                "Save elsewhere… keeps them.")
     return Outcome(level, title, value, caption, side_value, side_caption, " · ".join(parts), hint,
-                   resumable=finished.reason == "stopped")
+                   resumable=finished.reason == "stopped" and not unsaved, unsaved=unsaved)
 
 
 def describe_problem(title: str, message: str, node: str | None = None, hint: str = "") -> Outcome:

@@ -32,6 +32,7 @@ def _label(point_delta: int = 0, bold: bool = False) -> QLabel:
 class ResultHeader(QFrame):
     splitChosen = Signal(str)  # val or test: the split the confusion matrix shows
     resumeClicked = Signal()
+    saveElsewhereClicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +57,9 @@ class ResultHeader(QFrame):
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue this run from its last checkpoint (last.pt)")
         self.resume_button.clicked.connect(self.resumeClicked)
+        self.save_button = QPushButton("Save elsewhere…")
+        self.save_button.setToolTip("Write this run (graph, weights, metrics, summary) to another folder")
+        self.save_button.clicked.connect(self.saveElsewhereClicked)
 
         main = QVBoxLayout()
         main.setSpacing(0)
@@ -75,6 +79,7 @@ class ResultHeader(QFrame):
         actions = QVBoxLayout()
         actions.addWidget(self.split)
         actions.addWidget(self.resume_button)
+        actions.addWidget(self.save_button)
         actions.addStretch(1)
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 4, 8, 4)
@@ -99,6 +104,7 @@ class ResultHeader(QFrame):
             label.hide()
         self.split.hide()
         self.resume_button.hide()
+        self.save_button.hide()
         self.title.setStyleSheet("")
         self.title.setText("Training")
         self.detail.setText(text)
@@ -116,8 +122,13 @@ class ResultHeader(QFrame):
             label.setText(text)
             label.setVisible(bool(text))
         self.resume_button.setVisible(outcome.resumable)
+        self.save_button.setVisible(bool(outcome.unsaved))
         self.split.setVisible(self.split.count() > 1 and outcome.level != "error")
         self.show()
+
+    def set_hint(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.setVisible(bool(text))
 
     def set_splits(self, splits: list[str], current: str | None) -> None:
         """The splits predictions exist for (the switch shows when there are two)."""

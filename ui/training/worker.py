@@ -236,6 +236,7 @@ class _TrainingThread(QThread):
                             getattr(ds, "task", None), getattr(ds, "class_names", None),
                             list(trainer.metric_names), list(session.graph.nodes)))
         session.subscribe(inbox.push)
+        worker.last_session = session
         worker._attach(session)
         try:
             result = session.run()
@@ -310,6 +311,7 @@ class TrainingWorker(QObject):
         self._shutting_down = False
         self._state = "idle"
         self.snapshot: Any = None  # the graph being trained
+        self.last_session: Any = None  # the last run's session, kept until the next (its weights: save_to)
         self.updates_delivered = 0
         _connect_exit_hook()
 
@@ -341,6 +343,7 @@ class TrainingWorker(QObject):
         if self.busy:
             raise RuntimeError("a run is already in progress")
         self.snapshot = graph.copy()
+        self.last_session = None
         self.cadence.reset()
         self._pending_pause = self._pending_stop = self._shutting_down = False
         self._inbox.take()
