@@ -32,6 +32,7 @@ from nodetrainer.graphfile import atomic_write_text
 from . import theme
 from .document import Document
 from .editor import commands as cmd
+from .editor.empty_hint import EmptyCanvasHint, starter_examples
 from .editor.items import NODE_H, NODE_W, fmt_count
 from .editor.scene import GraphScene
 from .editor.view import GraphView
@@ -69,6 +70,8 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(self.doc, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
+        self.empty_hint = EmptyCanvasHint(self.view, self.doc, starter_examples(EXAMPLES))
+        self.empty_hint.exampleChosen.connect(self.open_example)
         self.autosave = Autosave(self.doc, recovery_dir, autosave_ms or 30_000, self)
         self.recovery_dir = self.autosave.directory
 
@@ -277,7 +280,9 @@ class MainWindow(QMainWindow):
     def _validated(self, _report) -> None:
         problems = self.doc.problems
         nodes = len(self.doc.graph.nodes)
-        if problems:
+        if self.doc.is_empty and not problems:
+            self.validity.setText("empty graph · add nodes from the palette")
+        elif problems:
             self.validity.setText(f"<span style='color:{theme.current().error.name()}'>"
                                   f"⚠ {len(problems)} problem{'s' * (len(problems) != 1)}</span> · {nodes} nodes")
         else:
