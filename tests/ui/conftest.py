@@ -29,4 +29,5 @@ def window(qtbot, tmp_path, monkeypatch):
     yield win
     win.doc.undo_stack.setClean()
     win.autosave.timer.stop()
+    win.training_dock.training.data_panel.wait_idle()  # a new graph's data loads in the background: not into later tests
 
