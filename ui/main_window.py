@@ -5,7 +5,8 @@ Open, Open Example, recent files, Save (atomic), Save As, Export as Python, the
 title with the graph's name and an unsaved-changes mark, a prompt before losing
 changes, YAML files dropped on the window, and autosave with an offer to restore
 after a crash. Questions to the user go through `ask_*` methods so tests (and
-scripts) can answer them without a modal dialog.
+scripts) can answer them without a modal dialog. An empty canvas shows how to
+start and offers starter examples (`editor/empty_hint.py`).
 
 Training: the Training dock (ui/training) shares the bottom area with Problems
 and Summary and holds the document's Graph, which opening a file or New
