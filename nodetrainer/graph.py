@@ -198,8 +198,8 @@ class Graph:
     def data_config(self) -> DataConfig:
         """The parsed data section; GraphError if there is none or it is invalid."""
         if self.data is None:
-            raise GraphError(self.problem("the graph has no 'data' section; add one such as "
-                                          "data: {source: builtin:digits} to train it"))
+            raise GraphError(self.problem("the graph has no data to train on; choose a data source, "
+                                          "e.g. the built-in set digits"))
         cfg, errors = parse_data(self.data)
         if errors:
             raise GraphError([self.problem(m, None, *p) for p, m in errors])

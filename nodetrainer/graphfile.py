@@ -206,9 +206,9 @@ def _build(raw: dict[str, Any], reader: _Reader) -> tuple[Graph | None, list[Pro
 
     nodes = raw.get("nodes")
     if "nodes" not in raw:
-        problem("missing 'nodes' (a mapping from node id to {type: ..., ...})", 1)
+        problem("missing 'nodes' (each node under its id, with its type and parameters)", 1)
     elif not isinstance(nodes, dict):
-        problem("'nodes' must be a mapping from node id to {type: ..., ...}", at("nodes"))
+        problem("'nodes' must list each node under its id, with its type and parameters", at("nodes"))
     else:
         for node_id, spec in nodes.items():
             _read_node(graph, node_id, spec, reader, at)
@@ -256,7 +256,7 @@ def _read_node(graph: Graph, node_id: Any, spec: Any, reader: _Reader, at) -> No
         reader.problem(bad_id, where)
         return
     if not isinstance(spec, dict):
-        reader.problem("a node is a mapping such as {type: Linear, out_features: 10}", where, node_id)
+        reader.problem("a node needs its type and parameters, e.g. type Linear with out_features 10", where, node_id)
         return
     node_type = spec.get("type")
     if node_type is None:

@@ -85,7 +85,7 @@ class DataConfig:
 def parse_data(raw: Any, path: Path = ("data",)) -> tuple[DataConfig | None, Errors]:
     errors: Errors = []
     if not isinstance(raw, dict):
-        return None, [(path, "'data' must be a mapping with at least 'source'")]
+        return None, [(path, "'data' must be a group of settings with at least 'source'")]
     values, errs = check_mapping(raw, DATA_PARAMS, "data", skip=("split",))
     errors += [(path + ((k,) if k else ()), m) for k, m in errs]
     split = SplitConfig()
@@ -282,7 +282,7 @@ def _section(raw: Any, params: dict[str, Param], path: Path, what: str, errors: 
              allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
     if not isinstance(raw, dict):
         keys = ", ".join(allowed or params)
-        errors.append((path, f"'{path[-1]}' must be a mapping such as {{{keys}}}"))
+        errors.append((path, f"'{path[-1]}' must be a group of settings, some of: {keys}"))
         return {}
     use = {k: params[k] for k in (allowed or params)}
     values, errs = check_mapping(raw, use, what)
@@ -295,7 +295,7 @@ def parse_training(raw: Any, path: Path = ("training",)) -> tuple[TrainingConfig
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        return None, [(path, "'training' must be a mapping")]
+        return None, [(path, "'training' must be a group of settings")]
     values, errs = check_mapping(raw, TRAINING_PARAMS, "training", skip=SECTION_KEYS)
     errors += [(path + ((k,) if k else ()), m) for k, m in errs]
     cfg = TrainingConfig(**values)
@@ -342,7 +342,7 @@ def parse_training(raw: Any, path: Path = ("training",)) -> tuple[TrainingConfig
 def _typed_section(raw: Any, params: dict[str, Param], keys_by_type: dict[str, tuple[str, ...]], path: Path,
                    what: str, default_type: str, cls: type, errors: Errors) -> Any:
     if not isinstance(raw, dict):
-        errors.append((path, f"'{what}' must be a mapping such as {{type: {default_type}}}"))
+        errors.append((path, f"'{what}' must be a group of settings naming its type, e.g. type {default_type}"))
         return cls()
     kind = raw.get("type", default_type)
     if not isinstance(kind, str) or kind not in keys_by_type:  # a list or mapping is no type (nor hashable)
@@ -373,7 +373,7 @@ def parse_tune(raw: Any, path: Path = ("tune",)) -> tuple[dict[str, Any] | None,
     """Checks the tune section's structure; dotted paths are checked against the graph by the validator."""
     errors: Errors = []
     if not isinstance(raw, dict):
-        return None, [(path, "'tune' must be a mapping with 'space'")]
+        return None, [(path, "'tune' must be a group of settings with 'space'")]
     values, errs = check_mapping(raw, TUNE_PARAMS, "tune", skip=("space",))
     errors += [(path + ((k,) if k else ()), m) for k, m in errs]
     space = raw.get("space")
@@ -383,8 +383,8 @@ def parse_tune(raw: Any, path: Path = ("tune",)) -> tuple[dict[str, Any] | None,
     for key, rng in space.items():
         where = path + ("space", key)
         if not isinstance(rng, dict) or not rng or not any(k in rng for k in RANGE_KINDS):
-            errors.append((where, f"range of '{key}' must be one of {{choice: [...]}}, {{uniform: [lo, hi]}}, "
-                                  f"{{log_uniform: [lo, hi]}} or {{int: [lo, hi]}}"))
+            errors.append((where, f"range of '{key}' must be a choice of values, or uniform, log_uniform or int "
+                                  "with the lowest and highest value"))
             continue
         kinds = [k for k in rng if k in RANGE_KINDS]
         extra = [k for k in rng if k not in RANGE_KINDS + ("log", "step")]

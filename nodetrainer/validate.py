@@ -54,9 +54,9 @@ def _check(graph: Graph) -> Report:
 
     inputs, outputs = graph.input_ids(), graph.output_ids()
     if not inputs:
-        add(graph.problem("the graph has no Input node; add one such as image: {type: Input, shape: [1, 8, 8]}"))
+        add(graph.problem("the graph has no Input node; add one and set its shape to one sample's shape, e.g. 1, 8, 8"))
     if not outputs:
-        add(graph.problem("the graph has no Output node; add one such as out: {type: Output}"))
+        add(graph.problem("the graph has no Output node; add one after the layer that makes the prediction"))
 
     try:
         report.order = graph.topological_order()
@@ -128,6 +128,13 @@ def _reach(starts: list[str], links: dict[str, list[str]]) -> set[str]:
 def validate(graph: Graph) -> list[Problem]:
     """Every problem of `graph` (empty when it is valid)."""
     return check_graph(graph).problems
+
+
+def check_settings(graph: Graph) -> list[Problem]:
+    """The problems of the data, training and tune sections alone (a graph with no nodes yet)."""
+    problems: list[Problem] = []
+    _check_settings(graph, problems.append)
+    return _unique(problems)
 
 
 def _check_settings(graph: Graph, add) -> None:

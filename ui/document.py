@@ -26,8 +26,8 @@ from nodetrainer.graph import name_problem
 from nodetrainer.graphfile import dump_graph, read_graph, save_graph
 from nodetrainer.layers import REGISTRY
 from nodetrainer.summary import Summary, summarize
-from nodetrainer.templates import id_stem, starter_params, template_fragment
-from nodetrainer.validate import Report, check_graph
+from nodetrainer.templates import id_stem, starter_graph, starter_params, template_fragment
+from nodetrainer.validate import Report, check_graph, check_settings
 
 from .editor import commands as cmd
 
@@ -47,7 +47,7 @@ class Document(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.graph = Graph("untitled")
+        self.graph = starter_graph()
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = None
         self.origin: Path | None = None  # the file a recovered, broken or example document came from
@@ -92,11 +92,20 @@ class Document(QObject):
     @property
     def problems(self) -> list[Problem]:
         """Everything wrong: problems found reading the file (until it is saved, or their node is edited),
-        then validation's, without repeating one both found."""
+        then validation's, without repeating one both found. An empty graph is not started rather than
+        wrong: its missing Input and Output are not listed (the canvas shows how to begin; training it
+        still reports them)."""
+        if self.is_empty:
+            return self.read_problems + [p for p in check_settings(self.graph) if p not in self.read_problems]
         if not self.read_problems:
             return self.report.problems
         seen = {(p.line, p.node, p.message) for p in self.read_problems}
         return self.read_problems + [p for p in self.report.problems if (p.line, p.node, p.message) not in seen]
+
+    @property
+    def is_empty(self) -> bool:
+        """No nodes yet: a new graph (or everything deleted)."""
+        return not self.graph.nodes
 
     def summary(self) -> Summary:
         if self._stale:
@@ -112,8 +121,9 @@ class Document(QObject):
 
     def load(self, graph: Graph | None, path: Path | None, problems: Iterable[Problem] = (),
              modified: bool = False) -> None:
-        """Show `graph` (None: an empty graph) as the document; `path` is where Save writes."""
-        graph = graph or Graph("untitled")
+        """Show `graph` (None: a new graph, with the starting data and training sections) as the document;
+        `path` is where Save writes."""
+        graph = graph or starter_graph()
         graph.layout.update(layout_missing(graph))
         self.undo_stack.clear()
         self.read_problems = list(problems)

@@ -5,7 +5,8 @@ Open, Open Example, recent files, Save (atomic), Save As, Export as Python, the
 title with the graph's name and an unsaved-changes mark, a prompt before losing
 changes, YAML files dropped on the window, and autosave with an offer to restore
 after a crash. Questions to the user go through `ask_*` methods so tests (and
-scripts) can answer them without a modal dialog.
+scripts) can answer them without a modal dialog. An empty canvas shows how to
+start and offers starter examples (`editor/empty_hint.py`).
 
 Training: the Training dock (ui/training) shares the bottom area with Problems
 and Summary and holds the document's Graph, which opening a file or New
@@ -32,6 +33,7 @@ from nodetrainer.training.runs import RunFolder
 from . import theme
 from .document import Document
 from .editor import commands as cmd
+from .editor.empty_hint import EmptyCanvasHint, starter_examples
 from .editor.items import NODE_H, NODE_W, fmt_count
 from .editor.scene import GraphScene
 from .editor.view import GraphView
@@ -64,6 +66,8 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(self.doc, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
+        self.empty_hint = EmptyCanvasHint(self.view, self.doc, starter_examples(EXAMPLES))
+        self.empty_hint.exampleChosen.connect(self.open_example)
         self.autosave = Autosave(self.doc, recovery_dir, autosave_ms or 30_000, self)
         self.recovery_dir = self.autosave.directory
 
@@ -278,7 +282,9 @@ class MainWindow(QMainWindow):
     def _validated(self, _report) -> None:
         problems = self.doc.problems
         nodes = len(self.doc.graph.nodes)
-        if problems:
+        if self.doc.is_empty and not problems:
+            self.validity.setText("empty graph · add nodes from the palette")
+        elif problems:
             self.validity.setText(f"<span style='color:{theme.current().error.name()}'>"
                                   f"⚠ {len(problems)} problem{'s' * (len(problems) != 1)}</span> · {nodes} nodes")
         else:

@@ -211,7 +211,8 @@ def test_opening_another_file_while_idle_updates_the_dock(qtbot, app_window, tmp
 
     window.new_file()
     assert w.graph.name == "untitled" and w.runs_panel.graph_name == "untitled"
-    assert w.data_panel.builtin.currentData() is None
+    assert w.data_panel.builtin.currentData() == "digits"  # a new graph starts with the digits set
+    assert w.training_panel.top.editors["epochs"].value() == 30
 
 
 def test_flags_of_a_run_of_a_graph_no_longer_open_are_ignored(qtbot, app_window, tmp_path):

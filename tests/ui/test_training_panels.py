@@ -211,6 +211,20 @@ def test_data_panel_without_a_data_section(qtbot):
     panel.wait_idle()
 
 
+def test_data_panel_forgets_the_old_set_when_the_source_changes(qtbot, graph):
+    from ui.training.data_panel import DataPanel
+    panel = DataPanel(graph)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: panel.summary is not None, timeout=30_000)
+    assert panel.summary.task == "classification"
+    graph.set_section("data", {"source": "builtin:diabetes"})
+    graph.set_section("training", {"loss": "mse"})
+    assert panel.summary is None  # not the digits any more, and not yet the diabetes set
+    qtbot.waitUntil(lambda: panel.summary is not None, timeout=30_000)
+    assert panel.summary.task == "regression" and panel.summary.total == 442
+    panel.wait_idle()
+
+
 # -- runs panel --------------------------------------------------------------------------------------
 def test_runs_panel_lists_overlays_and_opens_runs(qtbot, tmp_path, graph):
     from nodetrainer.training.run import prepare

@@ -40,6 +40,7 @@ class ProblemsPanel(QWidget):
         layout.addWidget(self.list)
         self._shown: list[Problem] | None = None
         self._lines = True
+        self._empty = False
         self.list.itemClicked.connect(self._clicked)
         self.list.itemActivated.connect(self._clicked)
         document.validated.connect(self.refresh)
@@ -51,15 +52,16 @@ class ProblemsPanel(QWidget):
         # line numbers point into the file on disk: shown while the document matches it (reading
         # problems always match the file they were found in)
         lines = not self.doc.modified
-        if problems == self._shown and lines == self._lines:
+        if problems == self._shown and lines == self._lines and self.doc.is_empty == self._empty:
             return
-        self._shown, self._lines = list(problems), lines
+        self._shown, self._lines, self._empty = list(problems), lines, self.doc.is_empty
         read = set(map(id, self.doc.read_problems))
         self.list.clear()
         icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical)
         ok_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton)
         if not problems:
-            item = QListWidgetItem(ok_icon, "No problems: the graph is valid.")
+            empty = "Nothing here yet: add nodes from the palette to start."
+            item = QListWidgetItem(ok_icon, empty if self.doc.is_empty else "No problems: the graph is valid.")
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             self.list.addItem(item)
         for problem in problems:

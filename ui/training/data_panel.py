@@ -177,7 +177,10 @@ class DataPanel(QWidget):
         return Path(path).parent if path else Path.cwd()
 
     def load(self) -> None:
-        """Shows the graph's data section and starts loading the set it names."""
+        """Shows the graph's data section and starts loading the set it names (until it is loaded,
+        `summary` is None: the last one described other data, and a load still running is for it)."""
+        self.summary, self.error = None, None
+        self._generation += 1
         self._loading = True
         try:
             raw = self.section()

@@ -89,7 +89,7 @@ class TrainingWidget(QWidget):
         self.runs_panel = RunsPanel()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.data_panel, "Data")
-        self.tabs.addTab(self.training_panel, "Training")
+        self.tabs.addTab(self.training_panel, "Settings")
         self.tabs.addTab(self.runs_panel, "Runs")
         self.tabs.setMinimumWidth(300)
 

@@ -1,10 +1,18 @@
-"""The training panel: every option of the graph's `training` section, generated from nodetrainer.settings.
+"""The training settings panel: every option of the graph's `training` section, generated from nodetrainer.settings.
 
 Each group of editors comes from the `Param` declarations (TRAINING_PARAMS,
 OPTIMIZER_PARAMS with OPTIMIZER_KEYS per type, SCHEDULER_PARAMS with
 SCHEDULER_KEYS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, REGULARIZATION_PARAMS),
 so an option added to the core appears here without a UI change (a top-level
-key no group names lands in "Other").
+key no group names lands in "Other"). The most used settings come first, in a
+group that fits a low dock: epochs, early stopping, optimizer, learning rate
+and batch size (`BASICS`); the rest of each section follows in its own group.
+
+Early stopping: turning it on also raises an epoch count the user has not
+chosen (none, or the new-graph starting value) to `EARLY_STOPPING_EPOCHS`, as
+the upper bound it then is, in the same undo step; turning it off again puts the
+count back while it is still that bound. A line under the switch says how the
+run will end.
 
 Writing: a user's edit changes one key of a copy of the raw section and hands
 the whole section to `apply_section("training", section)` (by default
@@ -28,20 +36,28 @@ from nodetrainer.settings import (EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, METRI
                                   parse_training)
 from nodetrainer.training.device import available_devices
 
+from nodetrainer.templates import EARLY_STOPPING_EPOCHS, STARTER_TRAINING
+
+from .. import theme
 from ..widgets.params import ChoiceEdit, ParamForm, TextEdit, editor_for
 from .graphlink import subscribe
 
 ApplySection = Callable[[str, Any], None]
 
+BASICS_TITLE = "Most used"
+BASICS = ["epochs", "early_stopping", "optimizer.type", "optimizer.lr", "batch_size"]
 GROUPS: list[tuple[str, list[str]]] = [
-    ("Objective", ["output", "loss", "label_smoothing", "metrics"]),
-    ("Optimizer", ["optimizer"]),
+    (BASICS_TITLE, BASICS),
+    ("Optimizer details", ["optimizer"]),  # the parameters of the chosen type besides the two above
     ("Learning-rate schedule", ["scheduler"]),
-    ("Loop", ["epochs", "batch_size", "precision", "device", "init", "seed", "deterministic"]),
-    ("Early stopping", ["early_stopping"]),
+    ("Objective", ["output", "loss", "label_smoothing", "metrics"]),
+    ("Early stopping", ["early_stopping.settings"]),
+    ("Loop", ["precision", "device", "init", "seed", "deterministic"]),
     ("Gradient clipping", ["grad_clip"]),
     ("Regularization", ["regularization"]),
 ]
+LABELS = {"optimizer.type": "optimizer", "optimizer.lr": "learning rate", "batch_size": "batch size"}
+_NOT_LIFTED = object()
 TYPED_DEFAULTS = {"adam": "adam", "none": "none"}  # the `type` a typed section has when it says none
 
 
@@ -61,6 +77,7 @@ class TrainingPanel(QWidget):
         self.apply_section = apply_section or (lambda name, value: self.graph.set_section(name, value))
         self._unsubscribe: Callable[[], None] | None = None
         self._loading = False
+        self._epochs_before_lift: Any = _NOT_LIFTED  # what epochs was before turning early stopping on raised it
 
         body = QWidget()
         column = QVBoxLayout(body)
@@ -71,13 +88,15 @@ class TrainingPanel(QWidget):
         self.problems.hide()
         column.addWidget(self.problems)
 
-        grouped = {k for _, keys in GROUPS for k in keys}
+        grouped = {k.split(".")[0] for _, keys in GROUPS for k in keys}
         groups = list(GROUPS)
         other = [k for k in TRAINING_PARAMS if k not in grouped]
         if other:
             groups.append(("Other", other))
         self.top = ParamForm(TRAINING_PARAMS, keys=[])  # top-level scalar keys, spread over the groups
         self.top.edited.connect(self._edit_top)
+        self.optimizer = ParamForm(OPTIMIZER_PARAMS, keys=[k for k in OPTIMIZER_PARAMS if k not in ("type", "lr")])
+        self.optimizer.edited.connect(lambda k, v: self._edit_typed("optimizer", OPTIMIZER_PARAMS, OPTIMIZER_KEYS, k, v))
         self.boxes: dict[str, QGroupBox] = {}
         for title, keys in groups:
             box = QGroupBox(title)
@@ -101,7 +120,18 @@ class TrainingPanel(QWidget):
 
     # -- building ---------------------------------------------------------------------------
     def _add_key(self, key: str, form: QFormLayout, box: QGroupBox) -> None:
-        if key == "metrics":
+        if key in ("optimizer.type", "optimizer.lr"):
+            name = key.split(".")[1]
+            self.optimizer.add(name, editor_for(OPTIMIZER_PARAMS[name]), LABELS[key], layout=form)
+        elif key == "early_stopping":
+            self.early_box = QCheckBox("stop when the model stops improving")
+            self.early_box.setToolTip(TRAINING_PARAMS["early_stopping"].doc)
+            self.early_box.toggled.connect(self._toggle_early_stopping)
+            form.addRow("early stopping", self.early_box)
+            self.early_note = QLabel()
+            self.early_note.setWordWrap(True)
+            form.addRow("", self.early_note)
+        elif key == "metrics":
             self.metric_boxes: dict[str, QCheckBox] = {}
             grid_w = QWidget()
             grid = QGridLayout(grid_w)
@@ -114,18 +144,14 @@ class TrainingPanel(QWidget):
                 self.metric_boxes[name] = cb
             form.addRow("metrics", grid_w)
         elif key == "optimizer":
-            self.optimizer = ParamForm(OPTIMIZER_PARAMS)
-            self.optimizer.edited.connect(lambda k, v: self._edit_typed("optimizer", OPTIMIZER_PARAMS, OPTIMIZER_KEYS, k, v))
             form.addRow(self.optimizer)
         elif key == "scheduler":
             self.scheduler = ParamForm(SCHEDULER_PARAMS)
             self.scheduler.edited.connect(lambda k, v: self._edit_typed("scheduler", SCHEDULER_PARAMS, SCHEDULER_KEYS, k, v))
             form.addRow(self.scheduler)
-        elif key == "early_stopping":
-            box.setCheckable(True)
+        elif key == "early_stopping.settings":
             box.setToolTip(TRAINING_PARAMS["early_stopping"].doc)
-            box.toggled.connect(self._toggle_early_stopping)
-            self.early_box = box
+            self.early_group = box
             self.early = ParamForm(EARLY_STOPPING_PARAMS, keys=[k for k in EARLY_STOPPING_PARAMS if k != "monitor"])
             self.early.add("monitor", ChoiceEdit(EARLY_STOPPING_PARAMS["monitor"]), row=0)
             self.early.edited.connect(lambda k, v: self._edit_sub("early_stopping", EARLY_STOPPING_PARAMS, k, v))
@@ -158,7 +184,7 @@ class TrainingPanel(QWidget):
                 editor = ChoiceEdit(param, choices=device_choices())
             else:
                 editor = editor_for(param)
-            self.top.add(key, editor, layout=form)
+            self.top.add(key, editor, LABELS.get(key), layout=form)
 
     # -- graph --------------------------------------------------------------------------------
     def set_graph(self, graph: Any) -> None:
@@ -169,6 +195,8 @@ class TrainingPanel(QWidget):
         self.load()
 
     def _on_graph_event(self, event: Any) -> None:
+        if event.kind == "replaced":
+            self._epochs_before_lift = _NOT_LIFTED
         if event.kind == "replaced" or (event.kind == "settings_changed" and event.other == "training"):
             self.load()
         elif event.kind in ("node_added", "node_removed", "node_renamed"):
@@ -205,6 +233,8 @@ class TrainingPanel(QWidget):
             self.early_box.blockSignals(True)
             self.early_box.setChecked(isinstance(es, dict))
             self.early_box.blockSignals(False)
+            self.early_group.setEnabled(isinstance(es, dict))
+            self._show_early_note(cfg)
             monitor = self.early.editors["monitor"]
             assert isinstance(monitor, ChoiceEdit)
             monitor.set_choices(["val_loss", "train_loss"] + [f"{s}_{m}" for s in ("val", "train") for m in metrics])
@@ -302,11 +332,33 @@ class TrainingPanel(QWidget):
 
     def _toggle_early_stopping(self, on: bool) -> None:
         section = self.section()
+        epochs = section.get("epochs")
         if on:
             section.setdefault("early_stopping", {})
+            if epochs in (None, STARTER_TRAINING["epochs"]):  # a count the user did not choose: now a bound
+                self._epochs_before_lift = epochs
+                section["epochs"] = EARLY_STOPPING_EPOCHS
         else:
             section.pop("early_stopping", None)
+            if self._epochs_before_lift is not _NOT_LIFTED and epochs == EARLY_STOPPING_EPOCHS:
+                if self._epochs_before_lift is None:
+                    section.pop("epochs", None)
+                else:
+                    section["epochs"] = self._epochs_before_lift
+            self._epochs_before_lift = _NOT_LIFTED
         self._write(section)
+
+    def _show_early_note(self, cfg: Any) -> None:
+        """One line on how the run ends, under the early-stopping switch."""
+        self.early_note.setStyleSheet(f"color: {theme.current().muted.name()};")
+        if cfg is None:
+            self.early_note.setText("")
+        elif cfg.early_stopping is not None:
+            es = cfg.early_stopping
+            self.early_note.setText(f"ends after {es.patience} epochs without a better {es.monitor}, "
+                                    f"at most {cfg.epochs} epochs")
+        else:
+            self.early_note.setText(f"off: runs all {cfg.epochs} epochs")
 
     def _edit_clip(self) -> None:
         section = self.section()
