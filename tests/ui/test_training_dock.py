@@ -189,7 +189,7 @@ def test_editing_during_training_leaves_the_run_alone_and_says_so(qtbot, make_do
     dock, w, graph = make_dock(epochs=500, batch_size=8)
     w.train()
     qtbot.waitUntil(lambda: w.worker.state == "running", timeout=WAIT_MS)
-    assert "snapshot" in w.controls.snapshot_note.text()
+    assert "snapshot" in w.controls.status.toolTip() and w.controls.snapshot_note.isHidden()
     graph.set_params("hidden1", {"out_features": 7})
     assert "edited after this run started" in w.controls.snapshot_note.text()
     assert w.worker.snapshot.nodes["hidden1"].params["out_features"] == 128

@@ -46,8 +46,7 @@ SMOOTHING = 0.8  # EMA weight of the smoothed step loss (started at the first va
 SMOOTHING_SPAN = 0.05  # epochs: points further apart than this are smoothed less
 STICKY_FILL = 0.5  # a y range is kept while the data fills at least this share of it...
 STICKY_PAD = 0.12  # ...and set with this much room above and below when it changes
-LOG_RATIO = 30.0
-AXIS_WIDTH = 54  # pixels for the y axis labels  # the learning-rate axis turns logarithmic once the rate spans this factor
+AXIS_WIDTH = 54  # pixels for the y axis labels
 MAX_POINTS = 4000  # per series before it halves its resolution
 MAX_LABELLED_CLASSES = 20
 PANEL_WIDTH = 300  # the preferred width of every panel: columns split the space equally
@@ -198,7 +197,7 @@ class LivePlots(QWidget):
         self.view.setBackground(bg)
         self.loss = self._plot(0, 0, "Loss", fg)
         self.metrics = self._plot(0, 1, "Validation metrics", fg)
-        self.lr = self._plot(1, 0, "Learning rate", fg, log=True)
+        self.lr = self._plot(1, 0, "Learning rate", fg)  # linear from 0: a schedule reads as proportions
         self.grads = self._plot(1, 1, "Gradient norm per layer", fg, log=True)
         self.grads.setLogMode(False, True)
         self.speed = self._plot(2, 0, "Samples/s", fg)
@@ -267,7 +266,6 @@ class LivePlots(QWidget):
         self.cadence.reset()
         self._x_first = 0.0
         self._has_history = False
-        self.lr.setLogMode(False, False)
         for plot in (self.loss, self.metrics, self.lr, self.grads, self.speed):
             plot.enableAutoRange(x=True, y=True)
             plot.clear()
@@ -278,7 +276,7 @@ class LivePlots(QWidget):
         self.epoch_train = _Curve(self.loss, "train epoch", _pen(TRAIN_COLOR, 1.5, Qt.PenStyle.DashLine), "o",
                                   brush=TRAIN_COLOR)
         self.epoch_val = _Curve(self.loss, "validation", _pen(VAL_COLOR, 2), "o", brush=VAL_COLOR)
-        self.lr_curve = _Curve(self.lr, None, _pen(PALETTE[2], 2), positive=True)
+        self.lr_curve = _Curve(self.lr, None, _pen(PALETTE[2], 2))
         self.speed_curve = _Curve(self.speed, "during epochs", _pen(PALETTE[4], 2), positive=True)
         self.speed_epoch = _Curve(self.speed, "epoch incl. validation", _pen(PALETTE[4], 1.5, Qt.PenStyle.DashLine),
                                   "o", brush=PALETTE[4], positive=True)
@@ -416,11 +414,6 @@ class LivePlots(QWidget):
                 self.grads: list(self.grad_curves.values()), self.speed: [self.speed_curve, self.speed_epoch]}
 
     def _redraw(self, final: bool = False) -> int:
-        lr = self.lr_curve.series
-        if lr.dirty and len(lr):  # linear from 0 (a constant rate is a flat line), log once it spans decades
-            wide = float(lr.y.max()) > LOG_RATIO * float(lr.y.min())
-            if wide != self.lr.ctrl.logYCheck.isChecked():
-                self.lr.setLogMode(False, wide)
         changed = 0
         for plot, curves in self._curves().items():
             if final or any(c.series.dirty for c in curves):

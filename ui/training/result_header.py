@@ -105,9 +105,8 @@ class ResultHeader(QFrame):
         self.split.hide()
         self.resume_button.hide()
         self.save_button.hide()
-        self.title.setStyleSheet("")
-        self.title.setText("Training")
-        self.detail.setText(text)
+        self.title.hide()  # one line while training: the plots keep the room
+        self.detail.setText(f"<b>Training</b> · {text}")
         self.detail.show()
         self.show()
 
@@ -116,6 +115,7 @@ class ResultHeader(QFrame):
         color = LEVEL_COLORS.get(outcome.level, "")
         self.title.setStyleSheet(f"color: {color};" if color else "")
         self.title.setText(outcome.title)
+        self.title.setVisible(bool(outcome.title))
         for label, text in ((self.value, outcome.value), (self.caption, outcome.caption),
                             (self.side_value, outcome.side_value), (self.side_caption, outcome.side_caption),
                             (self.detail, outcome.detail), (self.hint, outcome.hint)):

@@ -81,9 +81,9 @@ class RunControls(QWidget):
         row.addWidget(self.save_button)
 
         self.status = QLabel("Press Train to train the graph.")
-        self.status.setWordWrap(True)
-        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.status.setFixedHeight(2 * self.status.fontMetrics().lineSpacing() + 4)  # a new text never re-lays out
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() + 4)  # a new text never re-lays out
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # one line, never wider
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.snapshot_note = QLabel()
         self.snapshot_note.setWordWrap(True)
@@ -160,9 +160,12 @@ class RunControls(QWidget):
         self.status.setText(html)
 
     def set_snapshot_note(self, text: str, emphasis: bool = False) -> None:
-        self.snapshot_note.setVisible(bool(text))
-        self.snapshot_note.setStyleSheet("color: #c77800; font-weight: bold;" if emphasis else "color: palette(mid);")
-        self.snapshot_note.setText(text)
+        """What the run trains: a plain note goes in the status line's tooltip (the plots keep the room); an
+        emphasized one (the graph was edited during the run) shows as its own amber line."""
+        self.status.setToolTip(text)
+        self.snapshot_note.setVisible(bool(text) and emphasis)
+        self.snapshot_note.setStyleSheet("color: #c77800; font-weight: bold;")
+        self.snapshot_note.setText(text if emphasis else "")
 
     def clear_messages(self) -> None:
         self.messages.clear()
