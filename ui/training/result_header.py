@@ -11,7 +11,7 @@ user stopped, Resume continues it. Pure view: the dock sets an `Outcome`
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from .outcome import SPLITS, Outcome
@@ -48,8 +48,6 @@ class ResultHeader(QFrame):
         self.hint = _label(0)
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet(f"color: {LEVEL_COLORS['warning']};")
-        for caption in (self.caption, self.side_caption):
-            caption.setStyleSheet("color: palette(dark);")
 
         self.split = QComboBox()
         self.split.setToolTip("The split the confusion matrix (or predicted-against-true plot) shows")
@@ -110,8 +108,17 @@ class ResultHeader(QFrame):
         self.detail.show()
         self.show()
 
+    def _mute_captions(self) -> None:
+        """Captions in a colour between text and background, so they read as secondary in either theme."""
+        pal = self.palette()
+        fg, bg = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
+        mix = QColor(*(round(0.6 * a + 0.4 * b) for a, b in zip(fg.getRgb()[:3], bg.getRgb()[:3])))
+        for caption in (self.caption, self.side_caption):
+            caption.setStyleSheet(f"color: {mix.name()};")
+
     def show_outcome(self, outcome: Outcome) -> None:
         self.outcome = outcome
+        self._mute_captions()
         color = LEVEL_COLORS.get(outcome.level, "")
         self.title.setStyleSheet(f"color: {color};" if color else "")
         self.title.setText(outcome.title)
