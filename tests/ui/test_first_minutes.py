@@ -25,6 +25,8 @@ def test_an_empty_canvas_shows_how_to_start_and_no_errors(window):
     assert window.problems.list.count() == 1 and "add nodes from the palette" in window.problems.list.item(0).text()
     assert "problem" not in window.validity.text() and "empty graph" in window.validity.text()
     assert window.problems_dock.windowTitle() == "Problems"
+    assert "empty graph" in window.inspector.status.text() and "valid" not in window.inspector.status.text()
+    assert "empty graph" in window.code.code() and "Input" in window.code.code() and "problem" not in window.code.code()
     # the hint sits in the middle of the canvas, inside it
     area = window.view.viewport().geometry()
     assert area.contains(hint.text.geometry()) and area.contains(hint.buttons.geometry())

@@ -139,6 +139,8 @@ class CodeView(RefreshWhenVisible, QWidget):
 
     def code(self) -> str:
         """The export text, or comments listing why there is none yet."""
+        if not self.doc.graph.nodes:
+            return "# An empty graph: add an Input, some layers and an Output, and its code appears here.\n"
         problems = self.doc.problems
         if not problems:
             try:

@@ -254,6 +254,9 @@ class Inspector(QScrollArea):
             g = doc.graph
             count = len(doc.problems)
             summary = doc.summary()
+            if not g.nodes:
+                status.setText("An empty graph: add nodes from the palette to start.")
+                return
             parts = [f"{len(g.nodes)} nodes, {len(g.edges())} edges",
                      f"{fmt_count(summary.total_params)} parameters" if summary.rows else "",
                      "valid" if not count else f"{count} problem" + "s" * (count != 1)]
