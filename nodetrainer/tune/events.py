@@ -25,6 +25,7 @@ class StudyReady:
     paths: list[str]
     ranges: dict[str, str]  # path -> the range in words
     records: list[TrialRecord] = field(default_factory=list)
+    dims: list[Any] = field(default_factory=list)  # the space.Dimension of each path
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ def run_study(plan: TunePlan, *, jobs: int = 1, control: Control | None = None,
     existing = records(study)
     reporter.seen = {r.number for r in existing if r.state in ANNOUNCED}
     emit(StudyReady(str(plan.folder.path), plan.study_name, plan.metric, plan.direction, plan.target, plan.paths,
-                    {d.path: d.describe() for d in plan.dims}, existing))
+                    {d.path: d.describe() for d in plan.dims}, existing, list(plan.dims)))
     deadline = time.time() + plan.timeout_s if plan.timeout_s else None
     state, errors = "stopped", []
     before = torch.get_num_threads()

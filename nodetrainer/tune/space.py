@@ -237,6 +237,34 @@ def _dimension(path: str, rng: dict[str, Any]) -> tuple[Dimension | None, str]:
                      step=float(step) if step is not None else None), ""
 
 
+def range_problem(graph: Graph, path: str, rng: Any, sampler: str = "tpe") -> str | None:
+    """Why `rng` cannot be the range of `path` in `graph`'s space (what `parse_space` says at its line), or None."""
+    g = graph.copy()
+    tune = dict(g.tune) if isinstance(g.tune, dict) else {}
+    tune["space"] = {**(tune.get("space") or {}), path: rng}
+    g.tune = tune
+    _, problems = parse_space(g, sampler)
+    return next((p.message for p in problems if f"'{path}'" in p.message), None)
+
+
+def choices_from_text(text: str) -> list[Any]:
+    """The values typed as `sgd, adam` or `32, 64, 128` or `{type: sgd}, {type: sgd, momentum: 0.9}`, read as
+    a YAML flow list; ValueError with the reason."""
+    import yaml
+    try:
+        values = yaml.safe_load(f"[{text}]")
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or "not a list of values"
+        raise ValueError(f"cannot read the choices: {problem}") from None
+    if not isinstance(values, list) or not values:
+        raise ValueError("give at least one value, separated by commas")
+    return values
+
+
+def choices_text(values: list[Any]) -> str:
+    return ", ".join(scalar(v) for v in values)
+
+
 def _check_conditionals(graph: Graph, dims: list[Dimension]) -> list[Problem]:
     """A key of the optimizer or scheduler that the file's type does not take is tuned only when the type
     is tuned too (otherwise no trial would ever use it)."""
@@ -398,4 +426,4 @@ def short_names(paths: list[str]) -> dict[str, str]:
 
 __all__ = ["Dimension", "SAMPLERS", "PRUNERS", "parse_space", "sample", "baseline", "suggest_baseline",
            "grid_space", "ordered", "label", "text", "suggested_range", "tunable_settings", "tunable_node_params",
-           "short_names"]
+           "short_names", "range_problem", "choices_from_text", "choices_text"]
