@@ -124,7 +124,7 @@ class TuneView:
 
     def final(self, result: Any, plan: Any) -> None:
         from .tune.records import top
-        from .tune.study import importances, open_storage, open_study
+        from .tune.study import importances, open_study
         s = result.summary
         state = {"done": "finished", "exhausted": "finished (every grid point visited)",
                  "timeout": "stopped at the timeout", "stopped": "stopped; continue with --resume"}
@@ -150,7 +150,7 @@ class TuneView:
                         f"{s['baseline_trial']}), best {s['best_value']:.4g} (trial {s['best_trial']}), "
                         f"{'+' if gain >= 0 else ''}{gain * scale:.3g}{unit}")
         try:
-            study = open_study(open_storage(plan.storage), plan.study_name, plan.direction)
+            study = open_study(plan.open_storage(), plan.study_name, plan.direction)
             imp = importances(study)
         except Exception:
             imp = None

@@ -1,6 +1,7 @@
 """The tune folder: `runs/NAME/tune-TIMESTAMP/` and the only code that knows its layout.
 
-    study.db       the Optuna study (SQLite), unless --storage names another storage
+    study.db       the Optuna study (SQLite, in WAL mode: -wal and -shm files beside it while it is open),
+                   unless --storage names another storage
     input.yaml     the graph file as tuned (what --resume reads back)
     tune.json      how the study was started: storage, study name, target, data folder
     trials.csv     number, state, value, one column per tuned path, epochs, seconds, run folder, note

@@ -50,6 +50,11 @@ class TunePlan:
     def storage(self) -> str:
         return self.storage_url or self.folder.default_storage
 
+    def open_storage(self) -> Any:
+        """The study's Optuna storage (the folder's SQLite file in its fast local mode)."""
+        from .study import open_storage
+        return open_storage(self.storage, local=self.storage_url is None)
+
     @property
     def paths(self) -> list[str]:
         return [d.path for d in self.dims]

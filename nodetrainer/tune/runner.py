@@ -31,8 +31,7 @@ from .events import Importances, StudyEnded, StudyReady, TrialEnded
 from .plan import TunePlan
 from .records import TrialRecord, best_of, count_finished, records, summary
 from .space import baseline
-from .study import (enqueue_baseline, fail_running, importances, make_pruner, make_sampler, open_storage,
-                    open_study, sampler_seed)
+from .study import enqueue_baseline, fail_running, importances, make_pruner, make_sampler, open_study, sampler_seed
 from .trial import Control, Objective, TrialFailed, TrialInterrupted
 from .values import apply_values
 
@@ -112,7 +111,7 @@ def run_study(plan: TunePlan, *, jobs: int = 1, control: Control | None = None,
 
     control = control or Control()
     emit = on_event or (lambda _e: None)
-    storage = open_storage(plan.storage)
+    storage = plan.open_storage()
     study = open_study(storage, plan.study_name, plan.direction)
     if plan.settings and plan.storage_url is None:
         fail_running(study, storage)  # a resumed folder: its own trials left running were killed
@@ -149,7 +148,7 @@ def work(plan: TunePlan, control: Control, on_event: EventCallback | None = None
          deadline: float | None = None, parent_pid: int | None = None,
          after_trial: Callable[[Any], Any] | None = None, storage: Any = None) -> str:
     """This process's share of the study (see the module docstring); returns why it ended."""
-    storage = storage or open_storage(plan.storage)
+    storage = storage or plan.open_storage()
     study = open_study(storage, plan.study_name, plan.direction)
     seed = sampler_seed(plan.seed, worker, len(study.get_trials(deepcopy=False)))
     sampler = make_sampler(plan.sampler, plan.dims, seed, plan.target)

