@@ -16,7 +16,8 @@
 
 `ComparePlots` overlays the loss (validation solid, training dashed) and the
 first validation metric of each trial of a Compare, one colour per choice.
-Redraws follow the training view's plot cadence (`cadence.PLOT_INTERVAL_S`).
+Legends sit under their plots, as in the training plots. Redraws follow the
+training view's plot cadence (`cadence.PLOT_INTERVAL_S`).
 """
 from __future__ import annotations
 
@@ -65,12 +66,6 @@ def _style(plot: pg.PlotItem, title: str, fg: QColor, xlabel: str = "", ylabel: 
     return plot
 
 
-def _legend(plot: pg.PlotItem, fg: QColor, bg: QColor) -> pg.LegendItem:
-    brush = QColor(bg)
-    brush.setAlpha(200)
-    return plot.addLegend(offset=(-4, 4), labelTextSize="8pt", labelTextColor=fg, brush=pg.mkBrush(brush))
-
-
 def _legend_below(plot: pg.PlotItem, fg: QColor) -> pg.LegendItem:
     """A legend in its own row under the x axis (as the training plots have it): it never covers a curve."""
     legend = pg.LegendItem(offset=None, labelTextSize="8pt", labelTextColor=fg, colCount=3, horSpacing=4,
@@ -79,12 +74,6 @@ def _legend_below(plot: pg.PlotItem, fg: QColor) -> pg.LegendItem:
     plot.layout.addItem(legend, 4, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
     plot.legend = legend
     return legend
-
-
-def _corner(legend: pg.LegendItem, direction: str) -> None:
-    """The legend where good values are not: at the bottom when larger is better, else at the top."""
-    legend.anchor(itemPos=(1, 1 if direction == "maximize" else 0), parentPos=(1, 1 if direction == "maximize" else 0),
-                  offset=(-4, -4 if direction == "maximize" else 4))
 
 
 def _placeholder(plot: pg.PlotItem, text: str) -> None:
@@ -114,8 +103,8 @@ class StudyPlots(QWidget):
         self.curves = _style(self.view.addPlot(row=1, col=1), "Trial curves", fg, "epoch")
         self.parallel.getViewBox().setMouseEnabled(x=False, y=False)
         self.parallel.hideAxis("left")
-        self.history_legend = _legend(self.history, fg, bg)
-        self.curves_legend = _legend(self.curves, fg, bg)
+        self.history_legend = _legend_below(self.history, fg)
+        self.curves_legend = _legend_below(self.curves, fg)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.redraw)
@@ -194,7 +183,6 @@ class StudyPlots(QWidget):
         recs = self._sorted()
         done = [r for r in recs if r.state == "complete" and r.value is not None]
         pruned = [r for r in recs if r.state == "pruned" and r.value is not None]
-        _corner(self.history_legend, self.direction)
         if not done and not pruned:
             _placeholder(p, "each trial's value, and the best so far")
             return
@@ -255,7 +243,7 @@ class StudyPlots(QWidget):
             _placeholder(p, "one line per trial across the values tuned")
             return
         p.getAxis("bottom").setTicks([[(i, self.names.get(a, a)) for i, a in enumerate(axes)]
-                                      + [(len(axes), metric_label(self.metric))]])
+                                      + [(len(axes), self.metric)]])  # short: long labels are dropped
         p.setXRange(-0.4, len(axes) + 0.4, padding=0)
         p.setYRange(-0.16, 1.16, padding=0)
         for i in range(len(axes) + 1):
@@ -305,7 +293,6 @@ class StudyPlots(QWidget):
         self.curves_legend.clear()
         p.setLabel("left", metric_label(self.metric), color=self._fg.name(), **{"font-size": "8pt"})
         chosen = {r.number for r in self.selected}
-        _corner(self.curves_legend, self.direction)
         if not self.records and not self.live:
             _placeholder(p, "the metric per epoch of every trial;\nselect trials in the table to compare them")
             return
