@@ -372,6 +372,8 @@ class TunePanel(QWidget):
         return self.worker.request_shutdown(timeout_s)
 
     def _state_changed(self, state: str) -> None:
+        if state in ("paused", "stopping", "idle"):
+            self.view.study_plots.redraw()  # what arrived is on screen now, not at the plot cadence's next turn
         self.view.show_state(state)
         self.compare_button.setEnabled(state == "idle")
 
@@ -419,6 +421,7 @@ class TunePanel(QWidget):
         if update.study_ended is not None:
             self._ended(update.study_ended)
         if update.done is not None:
+            self.view.study_plots.redraw()
             self._done(update.done)
 
     def _ended(self, ended: Any) -> None:

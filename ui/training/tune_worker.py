@@ -8,6 +8,15 @@ one queued signal; the GUI thread takes everything that arrived and emits ONE
 trials and of the study, and everything that arrived when Pause or Stop is
 pressed, are delivered at once.
 
+Python's garbage collector is kept out of the study's thread: while a study
+runs, automatic collection is off and the GUI thread collects on a timer
+(young generations every half second, all every ten seconds; what lived when
+the study started is frozen out of those and collected once it ends). A collection in
+the study's thread could free the Python side of Qt objects (plot items the
+view replaced, widgets of a closed panel) there, and PySide then deletes them
+in the GUI thread while that thread waits for the interpreter lock: both stop
+for good (seen as a hung test).
+
 `TuneWorker.start(graph, ...)` checks and runs a snapshot (`graph.copy()`), so
 the editor can go on changing the graph: the thread runs the tuner's pre-flight
 (`nodetrainer.tune.plan.plan_tune`, problems come back as `TuneDone.problems`)
@@ -17,6 +26,7 @@ trial in progress (recorded as interrupted) and the study; finished trials stay.
 """
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import traceback
@@ -76,6 +86,9 @@ class TuneUpdate:
         elif isinstance(event, TuneDone):
             self.done = event
 
+
+GC_INTERVAL_MS = 500
+GC_FULL_EVERY = 20  # ticks: a full collection every ten seconds
 
 URGENT = (TunePhase, StudyReady, TrialStarted, TrialEnded, Importances, StudyEnded, TuneDone)
 
@@ -193,6 +206,11 @@ class TuneWorker(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.flush)
         self.cadence = Cadence(PROGRESS_INTERVAL_S, clock)
+        self._gc_timer = QTimer(self)
+        self._gc_timer.setInterval(GC_INTERVAL_MS)
+        self._gc_timer.timeout.connect(self._collect)
+        self._gc_ticks = 0
+        self._gc_was_enabled: bool | None = None
         self._thread: _TuneThread | None = None
         self._state = "idle"
         self.snapshot: Any = None
@@ -225,6 +243,7 @@ class TuneWorker(QObject):
         self._inbox.take()
         options = {"runs_dir": Path(runs_dir), "tune": tune, "baseline": baseline, "prefix": prefix,
                    "trials": trials}
+        self._hold_gc()
         self._thread = _TuneThread(self, self.snapshot, options)
         self._thread.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self._set_state("preparing")
@@ -289,7 +308,30 @@ class TuneWorker(QObject):
         self._thread = None
         _LIVE.discard(thread)
         thread.deleteLater()
+        self._release_gc()
         self._set_state("idle")
+
+    # -- garbage collection in the GUI thread only (see the module docstring) -----------------------
+    def _hold_gc(self) -> None:
+        gc.collect()  # what earlier views left, freed here and now
+        gc.freeze()  # what lives now is left out of the timer's collections: they stay a few milliseconds
+        if self._gc_was_enabled is None:
+            self._gc_was_enabled = gc.isenabled()
+        gc.disable()
+        self._gc_ticks = 0
+        self._gc_timer.start()
+
+    def _collect(self) -> None:
+        self._gc_ticks += 1
+        gc.collect(2 if self._gc_ticks % GC_FULL_EVERY == 0 else 1)
+
+    def _release_gc(self) -> None:
+        self._gc_timer.stop()
+        gc.unfreeze()
+        gc.collect()  # what the study's time left, here rather than in some other thread later
+        if self._gc_was_enabled:
+            gc.enable()
+        self._gc_was_enabled = None
 
 
 __all__ = ["TuneWorker", "TuneUpdate", "TunePhase", "TuneDone"]
