@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         cli_train = None
     if cli_train is not None and hasattr(cli_train, "add_commands"):
         cli_train.add_commands(sub)
+    from . import cli_tune
+    cli_tune.add_commands(sub)
     return parser
 
 

@@ -359,7 +359,8 @@ def _typed_section(raw: Any, params: dict[str, Param], keys_by_type: dict[str, t
 # -- tune -----------------------------------------------------------------------
 TUNE_PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("metric", "str", "val_loss", "the value optimized, as monitored by early stopping"),
-    Param("direction", "choice", "minimize", "minimize or maximize", choices=("minimize", "maximize")),
+    Param("direction", "choice", None, "minimize or maximize (default: maximize for accuracy, f1 and r2 metrics, "
+                                       "else minimize)", choices=("minimize", "maximize")),
     Param("trials", "int", 20, "number of trials", lo=1),
     Param("timeout_s", "float", None, "stop the search after this many seconds", lo=0.0, lo_open=True),
     Param("sampler", "choice", "tpe", "how trials are chosen", choices=("tpe", "random", "grid")),

@@ -320,6 +320,23 @@ class Document(QObject):
         self._push(cmd.SetParams(self.graph, node_id, node.params, params, key))
         return None
 
+    def apply_values(self, values: dict[str, Any], text: str = "Apply tuned values") -> bool:
+        """Writes values at dotted paths (a tuning trial's, `nodes.drop.p` -> 0.3) into the graph as one
+        undo step; False when they change nothing."""
+        from nodetrainer.tune.values import apply_values
+        graph = self.graph
+        new = apply_values(graph, values)
+        nodes = [n for n, node in new.nodes.items() if node.params != graph.nodes[n].params]
+        sections = [s for s in ("data", "training") if getattr(new, s) != getattr(graph, s)]
+        if not nodes and not sections:
+            return False
+        with self._macro(text):
+            for node_id in nodes:
+                self._push(cmd.SetParams(graph, node_id, graph.nodes[node_id].params, new.nodes[node_id].params))
+            for section in sections:
+                self._push(cmd.SetSection(graph, section, getattr(graph, section), getattr(new, section)))
+        return True
+
     def rename(self, old: str, new: str) -> str | None:
         """Rename a node; returns why not when the new id is refused."""
         if old == new:

@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self.summary_dock = self._dock("Summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea, "summary")
         self.code_dock = self._dock("Code", self.code, Qt.DockWidgetArea.RightDockWidgetArea, "code")
         self.training_dock = TrainingDock(self.doc.graph, apply_section=self.apply_section, parent=self)
+        self.training_dock.training.tune.apply_values = self.doc.apply_values  # "Apply best": one undo step
         # It shares the bottom area with Problems and Summary, which need little height: its own minimum
         # (plots, runs table) would keep that area tall, so it gets room when raised instead (show_training).
         self.training_dock.widget().setMinimumHeight(TRAINING_MIN_HEIGHT)

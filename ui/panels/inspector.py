@@ -10,24 +10,29 @@ value stays as typed, in red, with the reason under its field. Ctrl+Z after a
 committed edit undoes the document's step, also with the focus still in the
 field. The id field renames with validation (`Document.rename`). With nothing
 selected the inspector edits the graph's name (`Document.set_name`) and
-description.
+description. A right-click on a number or choice offers "Tune this…": a range
+dialog (proposing one around the value) whose answer lands in the graph's
+`tune` section as one undo step.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QPlainTextEdit, QScrollArea, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMenu,
+                               QPlainTextEdit, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
 from nodetrainer.graph import GraphEvent
 from nodetrainer.schema import Param
+from nodetrainer.tune.section import with_range
+from nodetrainer.tune.space import suggested_range
 
 from .. import theme
 from ..document import Document
 from ..editor import commands as cmd
 from ..editor.items import fmt_count
 from ..widgets.params import ParamForm, TextEdit
+from ..widgets.tune_range import RangeDialog
 
 NODE_ID = Param("id", "str", doc="the node's id: a name such as conv1; it becomes the attribute name in generated code")
 GRAPH_NAME = Param("name", "str", doc="the graph's name: used for run folders and the exported class")
@@ -49,6 +54,7 @@ class Inspector(QScrollArea):
         document.validated.connect(self._refresh_status)
         document.loaded.connect(self._loaded)
         self._pending = False
+        self.ask_range = RangeDialog.ask  # the range dialog of "Tune this…" (tests answer it themselves)
         self.show_node(None)
 
     # -- building -------------------------------------------------------------------------
@@ -148,6 +154,7 @@ class Inspector(QScrollArea):
         id_edit.set_value(node_id)
         form.edited.connect(lambda key, value: self._rename(value) if key == "id" else self._commit(key, value))
         self.editors.update(form.editors)
+        self._add_tune_menus(form)
         layout.addWidget(form)
         if spec is not None and spec.multi_input:
             self._build_inputs(layout, node_id)
@@ -202,6 +209,59 @@ class Inspector(QScrollArea):
         for i in range(inputs.count()):
             if inputs.item(i).text() == current:
                 inputs.setCurrentRow(i)
+
+    # -- "Tune this…" ----------------------------------------------------------------------
+    def _add_tune_menus(self, form: ParamForm) -> None:
+        """A right-click on a parameter's field or label offers "Tune this…" (with the field's own edit menu)."""
+        for key, editor in form.editors.items():
+            if key not in form.params:
+                continue
+            widgets: list[QWidget] = [editor, form.labels[key]]
+            if isinstance(editor, QAbstractSpinBox):
+                widgets.append(editor.lineEdit())
+            for widget in widgets:
+                widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+                widget.customContextMenuRequested.connect(
+                    lambda pos, k=key, w=widget: self.tune_menu(k, w).exec(w.mapToGlobal(pos)))
+
+    def tune_menu(self, key: str, widget: QWidget | None = None) -> QMenu:
+        """The context menu of parameter `key`: the field's own edit actions, then "Tune this…"."""
+        edit = widget if isinstance(widget, QLineEdit) else None
+        menu = edit.createStandardContextMenu() if edit is not None else QMenu(self)
+        menu.setParent(self, menu.windowFlags())
+        if menu.actions():
+            menu.addSeparator()
+        action = menu.addAction("Tune this…")
+        action.setObjectName("tune_this")
+        path = f"nodes.{self.node_id}.{key}"
+        node = self.doc.graph.nodes.get(self.node_id or "")
+        param = node.spec.param_map.get(key) if node is not None and node.spec else None
+        space = (self.doc.graph.tune or {}).get("space") or {} if isinstance(self.doc.graph.tune, dict) else {}
+        if param is None or suggested_range(param, node.resolved().get(key)) is None:
+            action.setEnabled(False)
+            action.setText("Tune this… (numbers and choices only)")
+        elif path in space:
+            action.setText("Tune this… (tuned: edit its range)")
+        action.triggered.connect(lambda _c=False: self.tune_param(key))
+        return menu
+
+    def tune_param(self, key: str) -> bool:
+        """Asks for the range `nodes.ID.key` is tuned over and puts it in the graph's tune section (one undo
+        step); False when cancelled."""
+        graph = self.doc.graph
+        node = graph.nodes.get(self.node_id or "")
+        if node is None or node.spec is None or key not in node.spec.param_map:
+            return False
+        param = node.spec.param_map[key]
+        path = f"nodes.{node.id}.{key}"
+        space = (graph.tune or {}).get("space") or {} if isinstance(graph.tune, dict) else {}
+        initial = space.get(path) if isinstance(space.get(path), dict) else suggested_range(param, node.resolved().get(key))
+        rng = self.ask_range(self, graph, path, param, initial)
+        if rng is None:
+            return False
+        self.doc.undo_stack.push(cmd.SetSection(graph, "tune", graph.tune, with_range(graph.tune, path, rng)))
+        self.doc.message.emit(f"{path} will be tuned: run the study from the Training dock's Tune tab")
+        return True
 
     # -- values --------------------------------------------------------------------------
     def _load_values(self) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from nodetrainer.training.events import DIVERGED
 
@@ -36,6 +36,7 @@ from .result_header import ResultHeader
 from .run_controls import RunControls
 from .runs_panel import RunsPanel
 from .training_panel import TrainingPanel
+from .tune_panel import TunePanel
 from .worker import TrainingWorker, Update
 
 REASON_TEXT = {
@@ -91,6 +92,8 @@ class TrainingWidget(QWidget):
         self.tabs.addTab(self.data_panel, "Data")
         self.tabs.addTab(self.training_panel, "Settings")
         self.tabs.addTab(self.runs_panel, "Runs")
+        self.tune = TunePanel(graph, apply_section, runs_dir=lambda: self.runs_dir)  # its view replaces the right side
+        self.tabs.addTab(self.tune, "Tune")
         self.tabs.setMinimumWidth(300)
 
         self.controls = RunControls()
@@ -104,9 +107,14 @@ class TrainingWidget(QWidget):
         right_layout.addWidget(self.header)
         right_layout.addWidget(self.plots, 1)
 
+        self.right = QStackedWidget()
+        self.right.addWidget(right)
+        self.right.addWidget(self.tune.view)
+        self.tabs.currentChanged.connect(
+            lambda i: self.right.setCurrentWidget(self.tune.view if self.tabs.widget(i) is self.tune else right))
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.tabs)
-        split.addWidget(right)
+        split.addWidget(self.right)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setSizes([380, 900])
@@ -137,6 +145,7 @@ class TrainingWidget(QWidget):
         if self.data_panel.graph is not graph:
             self.data_panel.set_graph(graph)
             self.training_panel.set_graph(graph)
+            self.tune.set_graph(graph)
         self.runs_panel.set_source(self.runs_dir, graph.name)
 
     def _on_graph_event(self, event: Any) -> None:
@@ -249,6 +258,7 @@ class TrainingWidget(QWidget):
     def request_shutdown(self, timeout_s: float = 60.0) -> bool:
         """Stops a run in progress and waits for it (last.pt written, thread finished). For closeEvent."""
         ok = self.worker.request_shutdown(timeout_s)
+        ok = self.tune.request_shutdown(timeout_s) and ok
         self.data_panel.wait_idle(5.0)
         return ok
 
