@@ -23,6 +23,26 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def _warm_up() -> None:
+    """Imports what training needs in the background (training/warmup.py), with garbage collection kept in the
+    GUI thread meanwhile (training/background.py says why)."""
+    from .training import warmup
+    from .training.background import collector
+
+    collector().hold()
+    thread = warmup.start()
+    poll = QTimer(QApplication.instance())
+
+    def check() -> None:
+        if not thread.is_alive():
+            poll.stop()
+            poll.deleteLater()
+            collector().release()
+
+    poll.timeout.connect(check)
+    poll.start(250)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     app = make_app(argv)
@@ -40,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if files:
         window.open_path(Path(files[0]), ask=False)
     window.show()
-    from .training import warmup
-    QTimer.singleShot(WARMUP_AFTER_MS, warmup.start)  # the first Train then starts in a fraction of a second
+    QTimer.singleShot(WARMUP_AFTER_MS, _warm_up)  # the first Train then starts in a fraction of a second
     if not files:
         QTimer.singleShot(0, window.offer_recovery)
     else:

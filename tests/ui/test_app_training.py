@@ -38,8 +38,8 @@ def app_window(window, questions, tmp_path):
     window.resize(1440, 900)
     yield window
     assert window.training_dock.request_shutdown(30)
-    from ui.training.worker import _LIVE
-    assert not _LIVE
+    from ui.training.background import LIVE
+    assert not LIVE
 
 
 def open_copy(window, tmp_path, name: str = "digits_mlp.yaml") -> Path:
@@ -248,8 +248,8 @@ def test_closing_during_training_stops_the_run_and_writes_last_pt(qtbot, app_win
     assert not w.is_training and w.worker._thread is None
     assert w.last_finished.reason == "stopped"
     assert (Path(w.run_dir) / "last.pt").exists()
-    from ui.training.worker import _LIVE
-    assert not _LIVE
+    from ui.training.background import LIVE
+    assert not LIVE
     assert not [r for r in qtlog.records if "QThread" in r.message or "thread" in r.message.lower()]
 
 

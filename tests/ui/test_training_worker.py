@@ -131,7 +131,7 @@ def test_a_training_failure_is_shown_with_its_node(qtbot, tmp_path):
 def test_quitting_the_application_stops_a_forgotten_run(qtbot, tmp_path):
     """A window that never called request_shutdown: at exit the thread is still stopped, and writes last.pt."""
     from nodetrainer.graphfile import load_graph
-    from ui.training import worker as W
+    from ui.training import background as W
     from ui.training.worker import TrainingWorker
 
     graph = load_graph(ROOT / "graphs" / "digits_mlp.yaml")
@@ -142,7 +142,29 @@ def test_quitting_the_application_stops_a_forgotten_run(qtbot, tmp_path):
     run_dir = worker.session.run_dir
     thread = worker._thread
     assert W._exit_hooked  # connected to QApplication.aboutToQuit
-    W._stop_all_threads()  # what aboutToQuit runs (not emitted here: other code may listen to it)
-    assert not thread.isRunning() and thread not in W._LIVE
+    W.stop_all_threads()  # what aboutToQuit runs (not emitted here: other code may listen to it)
+    assert not thread.isRunning() and thread not in W.LIVE
     assert (run_dir / "last.pt").exists()
     worker.request_shutdown()
+
+
+def test_garbage_collection_stays_in_the_gui_thread_while_a_worker_runs(qtbot):
+    """A collection in the training thread could free Qt objects there (background.py): while any worker runs,
+    automatic collection is off and the GUI thread collects on its timer; afterwards it is as it was."""
+    import gc
+
+    from nodetrainer.graphfile import load_graph
+    from ui.training.background import collector
+    from ui.training.worker import TrainingWorker
+
+    assert gc.isenabled()
+    graph = load_graph(ROOT / "graphs" / "digits_mlp.yaml")
+    graph.set_section("training", {"epochs": 1})
+    worker = TrainingWorker()
+    collector().hold()  # as another worker (a study, a data load) would
+    worker.start(graph)
+    assert not gc.isenabled() and collector()._timer.isActive()
+    qtbot.waitUntil(lambda: not worker.busy, timeout=60_000)
+    assert not gc.isenabled()  # the other still holds it
+    collector().release()
+    assert gc.isenabled() and not collector()._timer.isActive()

@@ -1,16 +1,13 @@
 """Runs training in a background QThread and hands its events to the UI in batches, on a fixed cadence.
 
-The training thread does no Qt work per event: the trainer calls `_Inbox.push`
-(a lock and a list append) and, for the first event after a delivery, one
-queued signal wakes the GUI thread. The GUI thread then takes everything that
-arrived and emits ONE `updated` signal carrying an `Update`: every Progress (the
-last one drives the progress bar), EpochEnded and GradientStats since the last
-delivery, warnings, and the end of the run. Deliveries follow a fixed cadence
-(`cadence.PROGRESS_INTERVAL_S`, on an injectable clock) and are never rationed
-by what they cost, so the view stays live on a busy machine; the views make each
-delivery cheap instead. What a user waits for is delivered at once, whatever the
-cadence: the start and the end of a run, warnings, and everything that arrived
-when they press Pause or Stop.
+The delivery is background.py's: the trainer's events go to an inbox (no Qt
+work per event in the training thread) and reach the GUI thread as ONE
+`updated(Update)` per delivery: every Progress (the last one drives the
+progress bar), EpochEnded and GradientStats since the last delivery, warnings,
+and the end of the run, on a fixed cadence that is never rationed by what a
+delivery costs. What a user waits for is delivered at once (URGENT: the start
+and the end of a run, warnings), and so is everything that arrived when they
+press Pause or Stop.
 
 While the session is prepared (checking, importing, loading data, compiling),
 the thread reports each phase as a `Phase`, so the view can say what it waits for.
@@ -32,13 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Qt, Signal
+from PySide6.QtCore import QObject
 
 from nodetrainer.errors import NodeTrainerError, Problem
 from nodetrainer.training.events import EpochEnded, Failed, Finished, GradientStats, Progress, Started
 from nodetrainer.training.events import Warning as WarningEvent
 
-from .cadence import PROGRESS_INTERVAL_S, Cadence, Clock
+from .background import BackgroundWorker, WorkerThread
+from .cadence import Clock
 
 STATES = ("idle", "preparing", "running", "paused", "stopping")
 
@@ -125,58 +123,10 @@ class Update:
 URGENT = (Phase, Prepared, Started, WarningEvent, Finished, Failed, Done)  # delivered at once, whatever the cadence
 
 
-class _Inbox(QObject):
-    """Collects events from the training thread; wakes the GUI thread once per batch, and again for an urgent
-    event (see URGENT) that arrives while a delivery is waiting for its turn."""
-
-    wake = Signal()
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._events: list[Any] = []
-        self._woken = False
-        self._urgent = False
-
-    def push(self, event: Any) -> None:  # any thread
-        urgent = isinstance(event, URGENT)
-        with self._lock:
-            self._events.append(event)
-            if self._woken and (self._urgent or not urgent):
-                return
-            self._woken = True
-            self._urgent = self._urgent or urgent
-        self.wake.emit()  # queued to the GUI thread (the inbox lives there)
-
-    @property
-    def urgent(self) -> bool:
-        """An event waits that should be delivered at once."""
-        with self._lock:
-            return self._urgent
-
-    def take(self) -> list[Any]:
-        with self._lock:
-            events, self._events = self._events, []
-            self._woken = self._urgent = False
-        return events
-
-
-_LIVE: set["_TrainingThread"] = set()  # running threads, held here so no QThread is destroyed while it runs
-
-
-def _stop_all_threads() -> None:
-    """At application exit: stop whatever still trains (a window that did not call request_shutdown) and wait."""
-    for thread in list(_LIVE):
-        thread.request_stop()
-    for thread in list(_LIVE):
-        if thread.wait(60_000):
-            _LIVE.discard(thread)
-
-
-class _TrainingThread(QThread):
+class _TrainingThread(WorkerThread):
     def __init__(self, worker: "TrainingWorker", snapshot: Any, overrides: dict[str, Any] | None,
                  runs_dir: Path | None, data_dir: Path | None, predict: bool, resume_dir: Path | None = None) -> None:
-        super().__init__()
+        super().__init__("nodetrainer-training")
         self.worker = worker
         self.resume_dir = resume_dir
         self.snapshot = snapshot
@@ -184,8 +134,6 @@ class _TrainingThread(QThread):
         self.runs_dir = runs_dir
         self.data_dir = data_dir
         self.predict = predict
-        self.setObjectName("nodetrainer-training")
-        _LIVE.add(self)  # dropped once finished (TrainingWorker._on_thread_finished, _stop_all_threads)
 
     def request_stop(self) -> None:
         """Stops the run without touching Qt objects (the worker may be gone): last.pt is written as usual."""
@@ -231,7 +179,7 @@ class _TrainingThread(QThread):
         except Exception:
             return "cpu"
 
-    def _train(self, session: Any, trainer: Any, ds: Any, inbox: "_Inbox", worker: "TrainingWorker") -> None:
+    def _train(self, session: Any, trainer: Any, ds: Any, inbox: Any, worker: "TrainingWorker") -> None:
         inbox.push(Prepared(dict(session.info), str(session.run_dir) if session.run_dir else None,
                             getattr(ds, "task", None), getattr(ds, "class_names", None),
                             list(trainer.metric_names), list(session.graph.nodes)))
@@ -260,18 +208,6 @@ class _TrainingThread(QThread):
         inbox.push(Done(result))
 
 
-_exit_hooked = False
-
-
-def _connect_exit_hook() -> None:
-    """A safety net: when the application quits, no training thread is left running (or destroyed running)."""
-    global _exit_hooked
-    app = QCoreApplication.instance()
-    if app is not None and not _exit_hooked:
-        app.aboutToQuit.connect(_stop_all_threads)
-        _exit_hooked = True
-
-
 def _leave_a_core(device: Any) -> int | None:
     """CPU training from the GUI: when torch would use every CPU, use one less, so the UI thread always has a
     core (otherwise it preempts one of torch's OpenMP threads, and the others wait for it at every barrier).
@@ -285,35 +221,22 @@ def _leave_a_core(device: Any) -> int | None:
     return current
 
 
-class TrainingWorker(QObject):
+class TrainingWorker(BackgroundWorker):
     """One training run at a time, in a QThread; its events arrive as `updated(Update)` in the GUI thread."""
-
-    updated = Signal(object)  # Update, at most one per PROGRESS_INTERVAL_S (urgent ones at once)
-    stateChanged = Signal(str)  # idle, preparing, running, paused, stopping
 
     def __init__(self, parent: QObject | None = None, options: Any = None, leave_core_for_ui: bool = True,
                  clock: Clock = time.monotonic) -> None:
-        super().__init__(parent)
+        super().__init__(parent, URGENT, Update, clock)
         self.leave_core_for_ui = leave_core_for_ui  # see _leave_a_core
         from nodetrainer.training.trainer import TrainerOptions
         self.options = options or TrainerOptions()
-        self._inbox = _Inbox()
-        self._inbox.wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.flush)
-        self.cadence = Cadence(PROGRESS_INTERVAL_S, clock)
-        self._thread: _TrainingThread | None = None
         self._session_lock = threading.Lock()
         self._session: Any = None
         self._pending_pause = False
         self._pending_stop = False
         self._shutting_down = False
-        self._state = "idle"
         self.snapshot: Any = None  # the graph being trained
         self.last_session: Any = None  # the last run's session, kept until the next (its weights: save_to)
-        self.updates_delivered = 0
-        _connect_exit_hook()
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -321,19 +244,6 @@ class TrainingWorker(QObject):
         """The TrainingSession being run (None while preparing or idle); for diagnostics and tests."""
         with self._session_lock:
             return self._session
-
-    @property
-    def state(self) -> str:
-        return self._state
-
-    @property
-    def busy(self) -> bool:
-        return self._state != "idle"
-
-    def _set_state(self, state: str) -> None:
-        if state != self._state:
-            self._state = state
-            self.stateChanged.emit(state)
 
     # -- commands (GUI thread) ----------------------------------------------------------
     def start(self, graph: Any, overrides: dict[str, Any] | None = None, runs_dir: str | Path | None = None,
@@ -344,15 +254,10 @@ class TrainingWorker(QObject):
             raise RuntimeError("a run is already in progress")
         self.snapshot = graph.copy()
         self.last_session = None
-        self.cadence.reset()
         self._pending_pause = self._pending_stop = self._shutting_down = False
-        self._inbox.take()
-        self._thread = _TrainingThread(self, self.snapshot, overrides, Path(runs_dir) if runs_dir else None,
-                                       Path(data_dir) if data_dir else None, predict,
-                                       Path(resume_dir) if resume_dir else None)
-        self._thread.finished.connect(self._on_thread_finished, Qt.ConnectionType.QueuedConnection)
-        self._set_state("preparing")
-        self._thread.start()
+        self._launch(_TrainingThread(self, self.snapshot, overrides, Path(runs_dir) if runs_dir else None,
+                                     Path(data_dir) if data_dir else None, predict,
+                                     Path(resume_dir) if resume_dir else None))
         return self.snapshot
 
     def pause(self) -> None:
@@ -388,15 +293,11 @@ class TrainingWorker(QObject):
     def request_shutdown(self, timeout_s: float = 60.0) -> bool:
         """Stops the run and waits until the thread has finished (last.pt written); delivers what is left.
         True when nothing is running any more."""
-        thread = self._thread
-        if thread is None:
+        if self._thread is None:
             return True
         self._shutting_down = True
         self.stop()
-        finished = thread.wait(int(timeout_s * 1000))
-        if finished:
-            self._on_thread_finished()
-        return finished
+        return self._wait_for_thread(timeout_s)
 
     # -- training thread ---------------------------------------------------------------
     def _attach(self, session: Any) -> None:
@@ -412,44 +313,14 @@ class TrainingWorker(QObject):
             self._session = None
 
     # -- delivery (GUI thread) ----------------------------------------------------------
-    def _on_wake(self) -> None:
-        wait = 0.0 if self._inbox.urgent else self.cadence.wait()
-        if wait <= 0:
-            self.flush()
-        elif not self._timer.isActive():
-            self._timer.start(max(1, round(wait * 1000)))
-
-    def flush(self) -> Update | None:
-        """Delivers everything that arrived (normally called by the throttle; tests may call it)."""
-        self._timer.stop()
-        events = self._inbox.take()
-        if not events:
-            return None
-        self.cadence.mark()
-        update = Update()
-        for event in events:
-            update.add(event)
-        if update.started is not None and self._state == "preparing":
+    def delivered(self, update: "Update") -> None:
+        if self._state == "preparing" and (update.started is not None
+                                           or (update.prepared is not None and not self._pending_pause)):
             self._set_state("running")
-        if update.prepared is not None and self._state == "preparing" and not self._pending_pause:
-            self._set_state("running")
-        self.updates_delivered += 1
-        self.updated.emit(update)
-        return update
 
-    def _on_thread_finished(self) -> None:
-        thread = self._thread
-        if thread is None:
-            return
-        if thread.isRunning():  # a queued finished() that raced with request_shutdown's wait
-            return
-        self.flush()
-        self._thread = None
-        _LIVE.discard(thread)
-        thread.deleteLater()
+    def _thread_ended(self) -> None:
         with self._session_lock:
             self._session = None
-        self._set_state("idle")
 
 
 __all__ = ["TrainingWorker", "Update", "Prepared", "Phase", "PredictionSet", "Done"]
