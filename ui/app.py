@@ -29,18 +29,9 @@ def _warm_up() -> None:
     from .training import warmup
     from .training.background import collector
 
-    collector().hold()
-    thread = warmup.start()
-    poll = QTimer(QApplication.instance())
-
-    def check() -> None:
-        if not thread.is_alive():
-            poll.stop()
-            poll.deleteLater()
-            collector().release()
-
-    poll.timeout.connect(check)
-    poll.start(250)
+    guard = collector()
+    guard.hold()
+    warmup.start(on_done=guard.release_soon)
 
 
 def main(argv: list[str] | None = None) -> int:

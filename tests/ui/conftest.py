@@ -5,6 +5,16 @@ import pytest
 from PySide6.QtCore import QPointF, QSettings
 
 
+@pytest.fixture(autouse=True)
+def no_background_work_left(qtbot):
+    """Every UI test ends with no worker, data load or import holding garbage collection in the GUI thread
+    (ui/training/background.py): nothing it started runs on into the next test."""
+    yield
+    from ui.training import background
+    if background._collector is not None:
+        qtbot.waitUntil(lambda: background._collector._holders == 0, timeout=60_000)
+
+
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     from ui import theme

@@ -106,10 +106,14 @@ def _connect_exit_hook() -> None:
 
 
 class _GuiThreadCollector(QObject):
-    """Keeps garbage collection in the GUI thread while any worker runs (see the module docstring)."""
+    """Keeps garbage collection in the GUI thread while any worker runs (see the module docstring). `hold` and
+    `release` are for the GUI thread; a plain thread that held it ends with `release_soon()`, from any thread."""
+
+    _release_requested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
+        self._release_requested.connect(self.release, Qt.ConnectionType.QueuedConnection)
         self._holders = 0
         self._was_enabled = True
         self._ticks = 0
@@ -137,6 +141,10 @@ class _GuiThreadCollector(QObject):
             gc.collect()  # what the run left, here rather than in some other thread later
             if self._was_enabled:
                 gc.enable()
+
+    def release_soon(self) -> None:
+        """`release`, queued to the GUI thread (callable from any thread, e.g. as a worker thread's last act)."""
+        self._release_requested.emit()
 
     def _collect(self) -> None:
         self._ticks += 1

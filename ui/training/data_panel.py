@@ -63,7 +63,6 @@ class DataPanel(QWidget):
         self._load_timer.timeout.connect(self.refresh_summary)
         self._loaded.connect(self._on_loaded)
         self._threads: list[threading.Thread] = []
-        self._gc_held: set[int] = set()  # generations still loading: garbage collection stays in the GUI thread
 
         body = QWidget()
         column = QVBoxLayout(body)
@@ -372,28 +371,21 @@ class DataPanel(QWidget):
                 self._loaded.emit(generation, summary, error)
             except RuntimeError:  # the panel was deleted meanwhile
                 pass
+            finally:
+                gc_guard.release_soon()
 
         thread = threading.Thread(target=work, name="nodetrainer-data-summary", daemon=True)
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        collector().hold()  # see background.py: no collection may run in the loading thread
-        self._gc_held.add(generation)
+        gc_guard = collector()
+        gc_guard.hold()  # see background.py: no collection may run in the loading thread
         thread.start()
 
     def wait_idle(self, timeout_s: float = 30.0) -> None:
         """Waits for background loads (tests, shutdown)."""
         for t in list(self._threads):
             t.join(timeout_s)
-        if not any(t.is_alive() for t in self._threads):
-            for generation in list(self._gc_held):
-                self._release_gc(generation)
-
-    def _release_gc(self, generation: int) -> None:
-        if generation in self._gc_held:
-            self._gc_held.discard(generation)
-            collector().release()
 
     def _on_loaded(self, generation: int, summary: Any, error: str | None) -> None:
-        self._release_gc(generation)
         if generation != self._generation:
             return
         self.summary, self.error = summary, error

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from typing import Callable
 
 MODULES = ("torch", "torch._dynamo", "sklearn.model_selection", "sklearn.datasets",
            "nodetrainer.training.run", "nodetrainer.data")
@@ -18,20 +19,25 @@ MODULES = ("torch", "torch._dynamo", "sklearn.model_selection", "sklearn.dataset
 _thread: threading.Thread | None = None
 
 
-def _work() -> None:
-    for name in MODULES:
-        try:
+def _work(on_done: Callable[[], None]) -> None:
+    try:
+        for name in MODULES:
             importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a warm-up only: the run reports what it cannot import
-            return
+    except Exception:  # noqa: BLE001 - a warm-up only: the run reports what it cannot import
+        pass
+    finally:
+        on_done()
 
 
-def start() -> threading.Thread:
-    """Starts the imports once per process (later calls return the same thread)."""
+def start(on_done: Callable[[], None] = lambda: None) -> threading.Thread:
+    """Starts the imports once per process (later calls return the same thread, and `on_done` is called at
+    once); `on_done()` runs in the thread when it ends."""
     global _thread
     if _thread is None:
-        _thread = threading.Thread(target=_work, name="nodetrainer-warmup", daemon=True)
+        _thread = threading.Thread(target=_work, args=(on_done,), name="nodetrainer-warmup", daemon=True)
         _thread.start()
+    else:
+        on_done()
     return _thread
 
 
