@@ -302,8 +302,8 @@ def _read_blocks(graph: Graph, raw: Any, reader: _Reader, at) -> None:
         block = Block(name, defaults, description=description)
         graph.add_block(block)  # no subscribers yet: just files it
         bodies[name] = spec
-    for name, spec in bodies.items():
-        body, where = graph.blocks[name].body, at("blocks", name)
+    node_maps = {}
+    for name, spec in bodies.items():  # every body's nodes before any edge: an edge into a use needs its Inputs
         nodes = spec.get("nodes")
         if not isinstance(nodes, dict):
             reader.problem("a block needs 'nodes': an Input, the layers, and one Output" if nodes is None
@@ -311,11 +311,14 @@ def _read_blocks(graph: Graph, raw: Any, reader: _Reader, at) -> None:
                            None, name)
             nodes = {}
         for node_id, node_spec in nodes.items():
-            _read_node(body, node_id, node_spec, reader, at, graph.blocks[name])
+            _read_node(graph.blocks[name].body, node_id, node_spec, reader, at, graph.blocks[name])
+        node_maps[name] = nodes
+    for name, spec in bodies.items():
+        body, nodes = graph.blocks[name].body, node_maps[name]
         edges = spec.get("edges")
         if not isinstance(edges, list):
             reader.problem("a block needs 'edges': a list of chains such as 'x -> conv -> y'",
-                           at("blocks", name, "edges") if "edges" in spec else where, None, name)
+                           at("blocks", name, "edges") if "edges" in spec else at("blocks", name), None, name)
         else:
             for i, chain in enumerate(edges):
                 _read_chain(body, chain, reader, at("blocks", name, "edges", i), set(nodes), name)

@@ -241,20 +241,15 @@ def _check_settings(graph: Graph, add) -> None:
 
 
 def _tune_path_problem(graph: Graph, key: str) -> str | None:
+    from .paths import HEADS, path_problem
     from .settings import DATA_PARAMS, OPTIMIZER_PARAMS, SCHEDULER_PARAMS, TRAINING_PARAMS
     parts = key.split(".")
-    if parts[0] == "nodes":
-        if len(parts) != 3 or parts[1] not in graph.nodes:
-            node = parts[1] if len(parts) > 1 else ""
-            return f"tune path '{key}' must be nodes.ID.PARAM with an existing node{did_you_mean(node, graph.nodes)}"
-        spec = graph.nodes[parts[1]].spec
-        if spec and parts[2] not in spec.param_map:
-            return (f"tune path '{key}': {spec.name} has no parameter '{parts[2]}'"
-                    f"{did_you_mean(parts[2], spec.param_map)}")
-        return None
+    if parts[0] in HEADS:
+        problem = path_problem(graph, key)
+        return f"tune path {problem}" if problem else None
     known = {"training": TRAINING_PARAMS, "data": DATA_PARAMS}
     if parts[0] not in known or len(parts) < 2 or parts[1] not in known[parts[0]]:
-        return f"tune path '{key}' must start with nodes., training. or data. and name an existing setting"
+        return f"tune path '{key}' must start with nodes., blocks., training. or data. and name an existing setting"
     if len(parts) == 3 and parts[1] in ("optimizer", "scheduler"):
         params = OPTIMIZER_PARAMS if parts[1] == "optimizer" else SCHEDULER_PARAMS
         if parts[2] not in params:
