@@ -40,6 +40,7 @@ class GeneratedModel:
     input_ids: list[str]
     output_ids: list[str]
     node_lines: dict[int, str] = field(default_factory=dict)  # source line -> node id, for error messages
+    module_of: dict[str, str] = field(default_factory=dict)  # node path (layer1[1]/conv1) -> module (layer1.1.conv1)
 
 
 def _names(order: list[str], classes: tuple[str, ...] | list[str] = ()) -> tuple[dict[str, str], Namespace]:
@@ -129,7 +130,13 @@ def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
              '    print("output shape:", tuple(outputs.shape))' if len(outputs) == 1 else
              '    print("output shapes:", [tuple(o.shape) for o in outputs])']
     node_lines = {forward_start + k: v for k, v in node_lines_rel.items()}
-    return GeneratedModel("\n".join(text) + "\n", class_name, attr_of, inputs, outputs, node_lines)
+    module_of: dict[str, str] = {}
+    if blocks:
+        blocks.module_paths(report.shapes, attr_of, "", "", module_of)
+    else:
+        module_of = {n: attr_of[n] for n in order if graph.spec_of(graph.nodes[n]).constructor(
+            report.shapes.params[n], [tensors[s] for s in graph.inputs[n]]) is not None}
+    return GeneratedModel("\n".join(text) + "\n", class_name, attr_of, inputs, outputs, node_lines, module_of)
 
 
 def body_lines(graph: Graph, order: list[str], shapes, attr_of: dict[str, str], var_of: dict[str, str], flow: str,

@@ -35,11 +35,13 @@ class _Variant:
     """One class of a block: its source lines, its constructor's arguments, and for each input size
     argument the (input, dim) it takes."""
 
-    def __init__(self, name: str, lines: list[str], size_args: list[tuple[str, int, int]], params: list[str]) -> None:
+    def __init__(self, name: str, lines: list[str], size_args: list[tuple[str, int, int]], params: list[str],
+                 attrs: dict[str, str]) -> None:
         self.name = name
         self.lines = lines
         self.size_args = size_args  # (argument, input index, dim)
         self.params = params  # argument names of the block's parameters, in order
+        self.attrs = attrs  # body node id -> its attribute
 
 
 class BlockClasses:
@@ -79,7 +81,7 @@ class BlockClasses:
         block = self.graph.blocks[name]
         by_text: dict[str, _Variant] = {}
         for instance in self.instances[name]:
-            lines, size_args, params = self._class_lines(block, instance)
+            lines, size_args, params, attrs = self._class_lines(block, instance)
             text = "\n".join(lines)
             variant = by_text.get(text)
             if variant is None:
@@ -87,12 +89,13 @@ class BlockClasses:
                     f"{self.base_names[name]}{len(by_text) + 1}")
                 if class_name not in self.class_names:
                     self.class_names.append(class_name)
-                variant = _Variant(class_name, lines, size_args, params)
+                variant = _Variant(class_name, lines, size_args, params, attrs)
                 by_text[text] = variant
                 self.variants.append(variant)
             self.variant_of[instance_key(name, instance.env, instance.given)] = variant
 
-    def _class_lines(self, block: Block, instance: ShapeResult) -> tuple[list[str], list[tuple[str, int, int]], list[str]]:
+    def _class_lines(self, block: Block, instance: ShapeResult) -> tuple[list[str], list[tuple[str, int, int]],
+                                                                        list[str], dict[str, str]]:
         """The class of `block` as `instance` needs it, with the class name left as `{name}`."""
         body = block.body
         args = Namespace()
@@ -130,7 +133,7 @@ class BlockClasses:
         lines += ["", f"    def forward(self, {', '.join(var_of[n] for n in inputs)}):"]
         lines += forward_lines
         lines.append(f"        return {var_of[output]}")
-        return lines, size_args, [params[p] for p in block.params]
+        return lines, size_args, [params[p] for p in block.params], attr_of
 
     # -- constructor calls ----------------------------------------------------------------------
     def call(self, result: ShapeResult, node_id: str) -> str:
@@ -161,6 +164,28 @@ class BlockClasses:
             if hasattr(value, "_nodetrainer_symbol") or not _same(default, value):
                 parts.append(f"{arg}={_literal(value)}")
         return f"{variant.name}({', '.join(parts)})"
+
+    def module_paths(self, result: ShapeResult, attrs: dict[str, str], path: str, module: str,
+                     out: dict[str, str]) -> None:
+        """Node path (`layer1[1]/conv1`) -> module path in the built network (`layer1.1.conv1`), for every
+        node with a module inside the class whose inference is `result` and whose attributes are `attrs`."""
+        for node_id, node in result.graph.nodes.items():
+            if node_id not in result.tensors:
+                continue
+            attr = f"{module}{attrs[node_id]}"
+            spec = result.graph.spec_of(node)
+            if not spec.extra.get("block"):
+                if spec.constructor(result.params[node_id], [result.tensors[s] for s in
+                                                              result.graph.inputs[node_id]]) is not None:
+                    out[path + node_id] = attr
+                continue
+            copies = result.inner[node_id]
+            sequential = len(copies) > 1 or result.params[node_id].get("repeat", 1) != 1
+            for k, instance in enumerate(copies):
+                variant = self.variant_of[instance_key(instance.graph.block_name, instance.env, instance.given)]
+                label = node_id if len(copies) == 1 else f"{node_id}[{k}]"
+                self.module_paths(instance, variant.attrs, f"{path}{label}/",
+                                  f"{attr}.{k}." if sequential else f"{attr}.", out)
 
     def source_lines(self) -> list[str]:
         """Every class, inner blocks first, each followed by two blank lines."""
