@@ -374,9 +374,11 @@ class Builder:
             c.startswith(p + ".") for p in self.block_of)}
         root = self.fragment("", folds)
         graph = Graph(self.name, description(type(self.model), f"The {self.name} network."))
-        for name in self.blocks:
-            if name in self.block_of.values():
-                graph.add_block(self.blocks[name])
+        first = {}
+        for path, name in self.block_of.items():
+            first[name] = min(first.get(name, len(self.position)), self.position[self.members[path][0].name])
+        for name in sorted(first, key=first.get):  # in the order the network first uses them
+            graph.add_block(self.blocks[name])
         inits = class_names(type(self.model)).inits
         for op in self.traced.ops:
             if op.type == "Input":
