@@ -179,3 +179,32 @@ def _reaches(graph: "Graph", start: str, goal: str) -> bool:
         seen.add(current)
         stack.extend(n.type for n in graph.blocks[current].body.nodes.values() if n.type in graph.blocks)
     return False
+
+
+def problem_node(problem, graph: "Graph", block: str | None, path: tuple[str, ...] = ()) -> str | None:
+    """The node of a view that shows `problem`'s badge: the file's top level (`block` None) or the body of
+    `block` opened through the uses `path`. A problem inside a use shows on the use and on the node inside;
+    a problem of a block's definition shows on that node in the block and on every use of the block."""
+    nodes = problem.node_path
+    view = graph.blocks[block].body if block is not None and block in graph.blocks else graph
+    if problem.block is not None:  # in a definition
+        if problem.block == block and nodes:
+            return nodes[0]
+        uses = view.uses_of(problem.block)
+        return uses[0] if uses else None
+    if not nodes:
+        return None
+    if block is None:
+        return nodes[0]
+    if path and tuple(nodes[:len(path)]) == tuple(path) and len(nodes) > len(path):
+        return nodes[len(path)]
+    return None
+
+
+def problem_nodes(problem, graph: "Graph", block: str | None, path: tuple[str, ...] = ()) -> list[str]:
+    """Every node of the view that shows `problem` (a definition's problem: each use of the block)."""
+    view = graph.blocks[block].body if block is not None and block in graph.blocks else graph
+    if problem.block is not None and problem.block != block:
+        return view.uses_of(problem.block)
+    node = problem_node(problem, graph, block, path)
+    return [node] if node is not None and node in view.nodes else []

@@ -71,6 +71,21 @@ class ShapeResult:
             self._total = Cost(sum(c.params for c in costs), sum(c.macs for c in costs))
         return self._total
 
+    def first_instance(self, block: str, seen: set[int] | None = None) -> "ShapeResult | None":
+        """The first instance of `block` anywhere inside (depth first), or None when it is not used."""
+        seen = set() if seen is None else seen
+        for copies in self.inner.values():
+            for instance in copies:
+                if id(instance) in seen:
+                    continue
+                seen.add(id(instance))
+                if instance.graph is not None and instance.graph.block_name == block:
+                    return instance
+                found = instance.first_instance(block, seen)
+                if found is not None:
+                    return found
+        return None
+
     def instance(self, path: tuple[str, ...] | list[str]) -> "ShapeResult | None":
         """The instance a path of use ids leads to (`('layer2_0',)`, `('stage[1]', 'inner')`; a use
         without a copy number means its first copy), or None."""

@@ -132,6 +132,8 @@ class Document(QObject):
         `path` is where Save writes."""
         graph = graph or starter_graph()
         graph.layout.update(layout_missing(graph))
+        for block in graph.blocks.values():  # a block's body opens laid out too
+            block.body.layout.update(layout_missing(block.body))
         self.undo_stack.clear()
         self.read_problems = list(problems)
         self.trail = []
@@ -208,6 +210,181 @@ class Document(QObject):
         if self.origin is not None:
             return f"{self.origin.name} ({self.origin_label})"
         return "untitled"
+
+    # -- blocks: the view -------------------------------------------------------------------------
+    @property
+    def view_block(self) -> str | None:
+        """The block being edited, or None at the file's top level."""
+        return self.trail[-1][0] if self.trail else None
+
+    @property
+    def view_path(self) -> tuple[str, ...]:
+        """The uses that lead to the open block's instance shown (shapes and counts come from it)."""
+        path = []
+        for _block, use in self.trail:
+            if use is None:
+                return ()
+            path.append(use)
+        return tuple(path)
+
+    def breadcrumb(self) -> list[str]:
+        """What the view shows, from the top: the graph's name, then each open block (and its use)."""
+        return [self.graph.name] + [f"{use}: {block}" if use else block for block, use in self.trail]
+
+    def open_block(self, name: str, via: str | None = None) -> bool:
+        """Edit block `name` (opened from the use `via` in the current view, whose shapes it then shows)."""
+        if name not in self.graph.blocks:
+            self.refused.emit(f"No block named '{name}'")
+            return False
+        if via is not None and (via not in self.view.nodes or self.view.nodes[via].type != name):
+            via = None
+        self.trail.append((name, via))
+        self._set_view()
+        return True
+
+    def close_to(self, depth: int = 0) -> None:
+        """Go back to the breadcrumb's level `depth` (0: the file's top level)."""
+        if depth < len(self.trail):
+            del self.trail[depth:]
+            self._set_view()
+
+    def _set_view(self) -> None:
+        self.view = self.graph.blocks[self.trail[-1][0]].body if self.trail else self.graph
+        if self.view is not self.graph:
+            self.view.layout.update(layout_missing(self.view))  # a block made elsewhere opens laid out
+        self.viewChanged.emit()
+
+    def _keep_view(self, event: GraphEvent) -> None:
+        """After a change of blocks: the open blocks that still exist stay open, a renamed one followed."""
+        if event.other is not None:  # renamed
+            self.trail = [(event.node if b == event.other else b, u) for b, u in self.trail]
+        for depth, (name, _use) in enumerate(self.trail):
+            if name not in self.graph.blocks:
+                self.close_to(depth)
+                return
+        if self.view is not self.graph.blocks[self.trail[-1][0]].body:
+            self._set_view()
+
+    # -- blocks: edits ------------------------------------------------------------------------------
+    def group(self, ids: Iterable[str], name: str | None = None) -> str | None:
+        """Group the nodes `ids` of the view into a new block, used where they were; one undo step.
+        Returns the new use's id."""
+        from nodetrainer.grouping import group_plan, use_values
+        try:
+            plan = group_plan(self.view, list(ids), name)
+        except GraphError as exc:
+            self.refused.emit(f"Cannot group: {exc}")
+            return None
+        g = self.view
+        with self._macro(f"Group into block {plan.block.name}"):
+            self._push(cmd.AddBlock(self.graph, plan.block))
+            for node_id in reversed(plan.removed):
+                self._push(cmd.RemoveNode(g, node_id))
+            self._push(cmd.AddNode(g, plan.use, plan.block.name, use_values(plan), plan.position))
+            for source in plan.sources:
+                self._push(cmd.Connect(g, source, plan.use))
+            for consumer, index in plan.consumers:
+                self._push(cmd.Connect(g, plan.use, consumer, index))
+        self.message.emit(f"Grouped {len(plan.removed)} nodes into block {plan.block.name}; double-click "
+                          f"{plan.use} to open it")
+        return plan.use
+
+    def ungroup(self, use_id: str) -> list[str] | None:
+        """Replace a use of a block by the block's nodes (the block goes too when nothing else uses it);
+        one undo step. Returns the new ids."""
+        from nodetrainer.grouping import ungroup_plan
+        try:
+            plan = ungroup_plan(self.view, use_id)
+        except GraphError as exc:
+            self.refused.emit(f"Cannot ungroup: {exc}")
+            return None
+        g = self.view
+        block = g.nodes[use_id].type
+        with self._macro(f"Ungroup {use_id}"):
+            self._push(cmd.RemoveNode(g, use_id))
+            for node_id, node_type, params, position in plan.nodes:
+                self._push(cmd.AddNode(g, node_id, node_type, params, position))
+            for source, target in plan.edges:
+                self._push(cmd.Connect(g, source, target))
+            for source, consumer, index in plan.outputs:
+                self._push(cmd.Connect(g, source, consumer, index))
+            if plan.block_unused:
+                self._push(cmd.RemoveBlock(self.graph, block))
+        return [n for n, *_ in plan.nodes]
+
+    def set_block_param(self, block: str, key: str, value: Any) -> str | None:
+        """Set a block parameter's default (adding the parameter when it is new); the reason when refused."""
+        problem, value = self._block_param_problem(block, key, value)
+        if problem:
+            return problem
+        b = self.graph.blocks[block]
+        if key in b.params and _same(b.params[key], value):
+            return None
+        self._push(cmd.SetBlock(self.graph, block, {**b.params, key: value}, b.description,
+                                f"Edit block {block}.{key}"))
+        return None
+
+    def _block_param_problem(self, block: str, key: str, value: Any) -> tuple[str | None, Any]:
+        """(why `value` cannot be `key`'s default in `block`, or None; the value as checked)."""
+        from nodetrainer.blocks import block_param, default_problem
+        b = self.graph.blocks.get(block)
+        if b is None:
+            return f"no block named '{block}'", value
+        if key not in b.params:
+            problem = id_problem(key)
+            if problem is None and key in ("type", "repeat"):
+                problem = f"'{key}' cannot name a block parameter"
+            if problem:
+                return problem.replace("node id", "parameter name"), value
+        else:
+            try:
+                value = block_param(key, b.params[key]).check(value)
+            except ValueError as exc:
+                return str(exc), value
+        return default_problem(key, value), value
+
+    def remove_block_param(self, block: str, key: str) -> str | None:
+        from nodetrainer.blocks import param_uses
+        b = self.graph.blocks.get(block)
+        if b is None or key not in b.params:
+            return f"block {block} has no parameter '{key}'"
+        used = param_uses(b).get(key)
+        if used:
+            return f"${key} is used by {', '.join(used)}; give those a value first"
+        self._push(cmd.SetBlock(self.graph, block, {k: v for k, v in b.params.items() if k != key}, b.description))
+        return None
+
+    def rename_block(self, old: str, new: str) -> str | None:
+        from nodetrainer.graph import block_name_problem
+        if old == new:
+            return None
+        problem = block_name_problem(new, self.graph)
+        if problem:
+            return problem
+        self._push(cmd.RenameBlock(self.graph, old, new))
+        return None
+
+    def use_parameter(self, node_id: str, key: str, name: str) -> str | None:
+        """Inside an open block: give a node's `key` the block parameter `name` (`$name`); a new parameter
+        starts with the node's current value as its default. One undo step."""
+        block = self.view_block
+        if block is None:
+            return "open a block to give its nodes parameters"
+        node = self.view.nodes.get(node_id)
+        spec = self.view.spec_of(node) if node is not None else None
+        if spec is None or key not in spec.param_map:
+            return f"{node_id} has no parameter '{key}'"
+        b = self.graph.blocks[block]
+        current = None
+        if name not in b.params:
+            problem, current = self._block_param_problem(block, name, self.view.resolved(node).get(key))
+            if problem:
+                return problem
+        with self._macro(f"{node_id}.{key} = ${name}"):
+            if name not in b.params:
+                self._push(cmd.SetBlock(self.graph, block, {**b.params, name: current}, b.description))
+            self._push(cmd.SetParams(self.view, node_id, node.params, {**node.params, key: f"${name}"}, key))
+        return None
 
     # -- edits --------------------------------------------------------------------
     def _push(self, command) -> None:
