@@ -28,6 +28,7 @@ class GroupPlan:
     sources: list[str]  # outside nodes feeding the block's Inputs, in order
     consumers: list[tuple[str, int]]  # outside nodes fed by the block's value: (id, index among its inputs)
     removed: list[str]  # the grouped nodes, in file order
+    index: int = 0  # where the use goes in file order: where the first grouped node was
 
 
 @dataclass
@@ -110,7 +111,8 @@ def group_plan(graph: Graph, ids: list[str], name: str | None = None) -> GroupPl
     block = Block(name, params, body)
     use_id = graph.unused_id(name if name not in graph.nodes else name + "1")
     outside = [(c, graph.inputs[c].index(exit_node)) for c in consumers[exit_node] if c not in inside]
-    return GroupPlan(block, use_id, graph.layout.get(chosen[0]), sources, outside, chosen)
+    return GroupPlan(block, use_id, graph.layout.get(chosen[0]), sources, outside, chosen,
+                     list(graph.nodes).index(chosen[0]))
 
 
 def use_values(plan: GroupPlan) -> dict[str, Any]:

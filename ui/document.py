@@ -280,7 +280,7 @@ class Document(QObject):
             self._push(cmd.AddBlock(self.graph, plan.block))
             for node_id in reversed(plan.removed):
                 self._push(cmd.RemoveNode(g, node_id))
-            self._push(cmd.AddNode(g, plan.use, plan.block.name, use_values(plan), plan.position))
+            self._push(cmd.AddNode(g, plan.use, plan.block.name, use_values(plan), plan.position, plan.index))
             for source in plan.sources:
                 self._push(cmd.Connect(g, source, plan.use))
             for consumer, index in plan.consumers:
