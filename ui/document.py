@@ -651,6 +651,9 @@ class Document(QObject):
             fragment = fragment.moved_to(*snap((min(x for x, _ in fragment.layout.values()) + dx,
                                                 min(y for _, y in fragment.layout.values()) + dy)))
         with self._macro(text):
+            for block in fragment.blocks:  # a block the file lacks comes with the nodes using it
+                if block.name not in self.graph.blocks:
+                    self._push(cmd.AddBlock(self.graph, block))
             for node in fragment.nodes:
                 self._push(cmd.AddNode(self.view, node.id, node.type, node.params, fragment.layout.get(node.id)))
             for source, target in fragment.edges:
