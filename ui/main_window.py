@@ -375,7 +375,9 @@ class MainWindow(QMainWindow):
 
     def _update_blocks(self) -> None:
         graph = self.doc.graph
-        self.palette.set_blocks({name: graph.spec_of(name).doc for name in graph.blocks})
+        blocks = {name: graph.spec_of(name).doc for name in graph.blocks}
+        self.palette.set_blocks(blocks)
+        self.view.quick_add.set_blocks(blocks)
 
     def import_model(self) -> bool:
         """File > Import PyTorch model…: a new (unsaved) document from a model, when the dialog succeeds."""

@@ -249,7 +249,7 @@ class GraphView(QGraphicsView):
         area = self.viewport().rect()
         self._before_find = (self.transform(), self.mapToScene(area.center()))
         corner = self.viewport().mapToGlobal(area.topRight())
-        self.find_bar.popup_at(corner - QPoint(self.find_bar.width() + 12, -12), self.graph_scene.doc.graph)
+        self.find_bar.popup_at(corner - QPoint(self.find_bar.width() + 12, -12), self.graph_scene.graph)
 
     def _find_cancelled(self) -> None:
         """Escape in the find box: back to the view from before the search."""
