@@ -1,4 +1,4 @@
-"""The `nodetrainer` command line: check, summary, export, train, evaluate.
+"""The `nodetrainer` command line: check, summary, export, train, evaluate, import.
 
 Every error is printed as one located line per problem and no traceback unless
 `--debug` is given (before or after the command). Exit status: 0 success,
@@ -45,8 +45,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             continue
         graph, problems = read_graph(data, name)
         if graph is not None:
-            seen = {(p.line, p.node, p.message) for p in problems}
-            problems += [p for p in check_graph(graph).problems if (p.line, p.node, p.message) not in seen]
+            seen = {(p.line, p.node, p.block, p.message) for p in problems}
+            problems += [p for p in check_graph(graph).problems if (p.line, p.node, p.block, p.message) not in seen]
         problems.sort(key=lambda p: (p.line or 0))
         for problem in problems:
             print(problem)
@@ -61,7 +61,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from .summary import format_table, summarize
 
     graph, report = _read_checked(args.file)
-    summary = summarize(graph, report)
+    summary = summarize(graph, report, expand=args.expand)
     print(json.dumps(summary.to_json(), indent=2) if args.json else format_table(summary))
     return EXIT_OK
 
@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="per node: type, output shape, parameters, multiply-adds")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--expand", action="store_true", help="unfold each use of a block into its nodes")
     _debug_option(p)
     p.set_defaults(func=cmd_summary)
 
@@ -117,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         cli_train = None
     if cli_train is not None and hasattr(cli_train, "add_commands"):
         cli_train.add_commands(sub)
-    from . import cli_tune
+    from . import cli_import, cli_tune
     cli_tune.add_commands(sub)
+    cli_import.add_commands(sub)
     return parser
 
 

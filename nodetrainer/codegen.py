@@ -40,13 +40,16 @@ class GeneratedModel:
     input_ids: list[str]
     output_ids: list[str]
     node_lines: dict[int, str] = field(default_factory=dict)  # source line -> node id, for error messages
+    module_of: dict[str, str] = field(default_factory=dict)  # node path (layer1[1]/conv1) -> module (layer1.1.conv1)
 
 
-def _names(order: list[str]) -> tuple[dict[str, str], Namespace]:
+def _names(order: list[str], classes: tuple[str, ...] | list[str] = ()) -> tuple[dict[str, str], Namespace]:
     """Node id -> its name in generated code, and the namespace holding them. Ids that are free keep their
     name first, so a node called `input_` keeps it and the Input called `input` becomes `input__`, not the
-    other way round."""
+    other way round. `classes` (the block classes of the file) are taken too, so no name in a class's
+    methods hides one."""
     namespace, out = Namespace(), {}
+    namespace.reserve(classes)
     for node_id in order:
         if namespace.free(node_id):
             out[node_id] = namespace.claim(node_id)
@@ -87,59 +90,20 @@ def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
     order, tensors = report.order, report.shapes.tensors
     init_default = (graph.training or {}).get("init", "default") if isinstance(graph.training, dict) else "default"
 
-    attr_of, namespace = _names(order)  # each node's one name: its attribute and, unless it flows, its variable
+    class_name = class_name_for(graph.name)
+    blocks = None
+    if report.shapes.inner:
+        from .codegen_blocks import BlockClasses
+        blocks = BlockClasses(graph, report.shapes, init_default, reserved=(class_name,))
+    attr_of, namespace = _names(order, blocks.class_names if blocks else ())
     flow = namespace.claim(next((v for v in ("x", "h", "y", "z", "out") if namespace.free(v)), "x"))
     var_of: dict[str, str] = {node_id: attr_of[node_id] for node_id in graph.input_ids()}
-    consumers = graph.successor_map()
-    last = order[-1] if order else None
 
     inputs = [n for n in graph.input_ids()]
     outputs = [n for n in graph.output_ids()]
-    class_name = class_name_for(graph.name)
-    init_lines, forward_lines, node_lines_rel = [], [], {}
-    for i, node_id in enumerate(order):
-        node = graph.nodes[node_id]
-        spec, params = node.spec, node.resolved()
-        ins = [tensors[s] for s in graph.inputs[node_id]]
-        args = [var_of[s] for s in graph.inputs[node_id]]
-        constructor = spec.constructor(params, ins)
-        if constructor is not None:
-            init_lines.append(f"        self.{attr_of[node_id]} = {constructor}")
-        if node.type == "Input":
-            continue
-        if node.type == "Output":
-            var_of[node_id] = args[0]
-            continue
-        nxt = order[i + 1] if i + 1 < len(order) else None
-        uses = consumers[node_id]
-        if len(uses) == 1 and uses[0] == nxt and (graph.nodes[nxt].type != "Output" or nxt == last):
-            var = flow
-        else:
-            var = attr_of[node_id]
-        var_of[node_id] = var
-        lines = spec.forward_lines(params, args, attr_of[node_id], var, ins)
-        for j, line in enumerate(lines):
-            comment = f"  # {_dims(tensors[node_id].shape)}" if j == len(lines) - 1 else ""
-            node_lines_rel[len(forward_lines)] = node_id
-            forward_lines.append(f"        {line}{comment}")
-    for node_id in order:
-        node = graph.nodes[node_id]
-        spec = node.spec
-        method = node.params.get("init", init_default if spec.init_weights else "default")
-        if not spec.init_weights or method == "default":
-            continue
-        call = INIT_CALLS[method]
-        attr = attr_of[node_id]
-        if spec.init_weights == ("weight*",):
-            init_lines += [f"        for name, param in self.{attr}.named_parameters():",
-                           '            if name.startswith("weight"):',
-                           f"                {call.format(w='param')}",
-                           "            else:",
-                           "                nn.init.zeros_(param)"]
-        else:
-            init_lines.append(f"        {call.format(w=f'self.{attr}.weight')}")
-            if node.resolved().get("bias"):
-                init_lines.append(f"        nn.init.zeros_(self.{attr}.bias)")
+    block_call = (lambda node_id: blocks.call(report.shapes, node_id)) if blocks else None
+    init_lines, forward_lines, node_lines_rel = body_lines(graph, order, report.shapes, attr_of, var_of, flow,
+                                                           init_default, block_call)
 
     returns = ", ".join(var_of[o] for o in outputs)
     doc = graph.description or f"The {graph.name} network."
@@ -147,7 +111,10 @@ def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
     io_doc += [f"Output {n}: {_dims(tensors[n].shape)}" for n in outputs]
     head = _docstring(f"{graph.name}: {doc}\n\nGenerated by NodeTrainer"
                       + (f" from {source_name}" if source_name else "") + ". Needs only PyTorch.", "")
-    text = head + ["", "import torch", "from torch import nn", "", "", f"class {class_name}(nn.Module):"]
+    text = head + ["", "import torch", "from torch import nn", "", ""]
+    if blocks:
+        text += blocks.source_lines()
+    text.append(f"class {class_name}(nn.Module):")
     text += _docstring(doc + "\n\n" + "\n".join(io_doc), "    ")
     text += ["", "    def __init__(self):", "        super().__init__()"]
     text += init_lines or ["        pass"]
@@ -163,4 +130,70 @@ def generate(graph: Graph, *, source_name: str | None = None) -> GeneratedModel:
              '    print("output shape:", tuple(outputs.shape))' if len(outputs) == 1 else
              '    print("output shapes:", [tuple(o.shape) for o in outputs])']
     node_lines = {forward_start + k: v for k, v in node_lines_rel.items()}
-    return GeneratedModel("\n".join(text) + "\n", class_name, attr_of, inputs, outputs, node_lines)
+    module_of: dict[str, str] = {}
+    if blocks:
+        blocks.module_paths(report.shapes, attr_of, "", "", module_of)
+    else:
+        module_of = {n: attr_of[n] for n in order if graph.spec_of(graph.nodes[n]).constructor(
+            report.shapes.params[n], [tensors[s] for s in graph.inputs[n]]) is not None}
+    return GeneratedModel("\n".join(text) + "\n", class_name, attr_of, inputs, outputs, node_lines, module_of)
+
+
+def body_lines(graph: Graph, order: list[str], shapes, attr_of: dict[str, str], var_of: dict[str, str], flow: str,
+               init_default: str, block_call=None, comments: bool = True) -> tuple[list[str], list[str], dict[int, str]]:
+    """The `__init__` lines (layers, then initialization) and the `forward` lines of one class: the
+    network's, or a block's (`shapes` then is the instance's inference; `block_call(node_id)` writes the
+    constructor of a use of a block). Also which forward line (from 0) each node's code ends on."""
+    tensors, params_of = shapes.tensors, shapes.params
+    consumers = graph.successor_map()
+    last = order[-1] if order else None
+    init_lines, forward_lines, node_lines_rel = [], [], {}
+    for i, node_id in enumerate(order):
+        node = graph.nodes[node_id]
+        spec, params = graph.spec_of(node), params_of[node_id]
+        ins = [tensors[s] for s in graph.inputs[node_id]]
+        args = [var_of[s] for s in graph.inputs[node_id]]
+        is_block = bool(spec.extra.get("block"))
+        constructor = block_call(node_id) if is_block else spec.constructor(params, ins)
+        if constructor is not None:
+            init_lines.append(f"        self.{attr_of[node_id]} = {constructor}")
+        if node.type == "Input":
+            continue
+        if node.type == "Output":
+            var_of[node_id] = args[0]
+            continue
+        nxt = order[i + 1] if i + 1 < len(order) else None
+        uses = consumers[node_id]
+        if len(uses) == 1 and uses[0] == nxt and (graph.nodes[nxt].type != "Output" or nxt == last):
+            var = flow
+        else:
+            var = attr_of[node_id]
+        var_of[node_id] = var
+        if is_block:
+            lines = [f"{var} = self.{attr_of[node_id]}({', '.join(args)})"]
+        else:
+            lines = spec.forward_lines(params, args, attr_of[node_id], var, ins)
+        for j, line in enumerate(lines):
+            comment = f"  # {_dims(tensors[node_id].shape)}" if comments and j == len(lines) - 1 else ""
+            node_lines_rel[len(forward_lines)] = node_id
+            forward_lines.append(f"        {line}{comment}")
+    for node_id in order:
+        node = graph.nodes[node_id]
+        spec = graph.spec_of(node)
+        params = params_of[node_id]
+        method = params["init"] if "init" in node.params else (init_default if spec.init_weights else "default")
+        if not spec.init_weights or method == "default":
+            continue
+        call = INIT_CALLS[method]
+        attr = attr_of[node_id]
+        if spec.init_weights == ("weight*",):
+            init_lines += [f"        for name, param in self.{attr}.named_parameters():",
+                           '            if name.startswith("weight"):',
+                           f"                {call.format(w='param')}",
+                           "            else:",
+                           "                nn.init.zeros_(param)"]
+        else:
+            init_lines.append(f"        {call.format(w=f'self.{attr}.weight')}")
+            if params.get("bias"):
+                init_lines.append(f"        nn.init.zeros_(self.{attr}.bias)")
+    return init_lines, forward_lines, node_lines_rel

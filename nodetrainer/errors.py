@@ -17,24 +17,37 @@ from typing import Iterable, Iterator, Sequence, Sized
 
 @dataclass(frozen=True)
 class Problem:
-    """One located problem. `line` is 1-based; `node` is a node id where one applies."""
+    """One located problem. `line` is 1-based; `node` is a node id where one applies: a path such as
+    `layer2_0/conv1` for a node inside a use of a block (`stage[1]/conv1` in the second copy of a
+    repeated block); `block` names the block whose definition holds the node (`node` then is an id in
+    its body)."""
 
     message: str
     file: str | None = None
     line: int | None = None
     node: str | None = None
+    block: str | None = None
 
     def __post_init__(self) -> None:
         # one line, whatever text from a file it quotes: line breaks and control characters show escaped (\n)
         object.__setattr__(self, "message", _one_line(self.message))
 
     def __str__(self) -> str:
-        """`FILE:LINE: node ID: message`, always one line."""
+        """`FILE:LINE: node ID: message` (`FILE:LINE: block NAME: node ID: message` inside a block's
+        definition), always one line."""
         where = _one_line(self.file or "<graph>")
         if self.line is not None:
             where += f":{self.line}"
+        block = f" block {_one_line(self.block)}:" if self.block else ""
         node = f" node {_one_line(self.node)}:" if self.node else ""
-        return f"{where}:{node} {self.message}"
+        return f"{where}:{block}{node} {self.message}"
+
+    @property
+    def node_path(self) -> tuple[str, ...]:
+        """The node's path as ids, copy numbers dropped: ('layer2_0', 'conv1'); () without a node."""
+        if not self.node:
+            return ()
+        return tuple(part.split("[", 1)[0] for part in self.node.split("/"))
 
     def located(self, file: str | None = None, line: int | None = None) -> "Problem":
         """A copy with file and line filled in where they are missing."""

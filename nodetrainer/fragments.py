@@ -22,7 +22,7 @@ from .graph import MAX_ID_LENGTH, Graph, Node, id_problem
 from .graphfile import dump_graph, read_graph
 
 _TOP = re.compile(r"^(nodetrainer|name|nodes|edges)\s*:", re.M)
-_ANY_TOP = re.compile(r"^(nodetrainer|name|description|nodes|edges|data|training|tune|layout)\s*:")
+_ANY_TOP = re.compile(r"^(nodetrainer|name|description|blocks|nodes|edges|data|training|tune|layout)\s*:")
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Fragment:
     edges: list[tuple[str, str]] = field(default_factory=list)
     layout: dict[str, tuple[float, float]] = field(default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)  # id in the text -> id given, where they differ
+    blocks: list = field(default_factory=list)  # the blocks its nodes use (graph.Block), to add where missing
 
     @property
     def ids(self) -> list[str]:
@@ -62,6 +63,16 @@ def copy_fragment(graph: Graph, ids: Iterable[str]) -> str:
     """Format-1 text of the nodes `ids` (in file order), the edges among them and their layout."""
     chosen = set(ids)
     sub = Graph(graph.name)
+    owner = graph.owner or graph
+    needed = [n.type for n in graph.nodes.values() if n.id in chosen and n.type in owner.blocks]
+    while needed:  # the blocks the nodes use, and the blocks those use
+        name = needed.pop()
+        if name not in sub.blocks:
+            sub.blocks[name] = owner.blocks[name].copy_into(sub)
+            needed += [n.type for n in owner.blocks[name].body.nodes.values() if n.type in owner.blocks]
+    sub.blocks = {name: sub.blocks[name] for name in owner.blocks if name in sub.blocks}  # file order
+    for block in sub.blocks.values():
+        block.adopt(sub)
     for node_id, node in graph.nodes.items():
         if node_id in chosen:
             sub.nodes[node_id] = copy.deepcopy(node)
@@ -141,5 +152,6 @@ def parse_fragment(text: str, taken: Iterable[str] = ()) -> tuple[Fragment | Non
         edges=[(rename[s], rename[t]) for s, t in graph.edges()],
         layout={rename[n]: layout[n] for n in graph.nodes},
         renamed={old: new for old, new in rename.items() if old != new},
+        blocks=list(graph.blocks.values()),
     )
     return fragment, []

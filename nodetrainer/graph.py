@@ -7,6 +7,14 @@ only through its methods, each of which emits one `GraphEvent`, so every view
 needs that while a user wires things up); `validate.validate` reports problems.
 Edges are stored as each node's ordered list of sources, since the order of
 inputs into a Concat is meaningful.
+
+A graph may declare blocks (`Graph.blocks`): reusable sub-networks, each a
+`Block` whose body is itself a `Graph` (nodes, edges, layout) whose values may
+refer to the block's parameters as `$name`. A node whose type is a block's name
+is one use of it; `Graph.spec_of` gives its `LayerType` (the block's parameters
+and `repeat`), so the reader, the validator and the editor treat it like any
+node. A body shares its owner's blocks, and each change inside it is announced
+by the owner as a `block_changed` event naming the block.
 """
 from __future__ import annotations
 
@@ -23,7 +31,7 @@ from typing import Any, Callable
 import networkx as nx
 
 from .errors import GraphError, Problem
-from .layers import REGISTRY
+from .layers import REGISTRY, LayerType
 from .settings import DataConfig, TrainingConfig, parse_data, parse_training
 
 ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z, not $: "fc\n" is not an id
@@ -70,7 +78,9 @@ class Node:
 @dataclass(frozen=True)
 class GraphEvent:
     """A change: kind is one of node_added, node_removed, node_changed, node_renamed, edge_added,
-    edge_removed, moved, settings_changed, replaced."""
+    edge_removed, moved, settings_changed, replaced, and block_changed (`node` names the block: its
+    body, parameters or description changed, or it was added, removed or renamed, then `other` is the
+    old name)."""
 
     kind: str
     node: str | None = None
@@ -91,6 +101,9 @@ class Graph:
         self.layout: dict[str, tuple[float, float]] = {}
         self.path: Path | None = None
         self.lines: dict[tuple, int] = {}  # key path in the file -> line, for locating problems
+        self.blocks: dict[str, Block] = {}  # block name -> definition, in file order (a body: its owner's)
+        self.owner: Graph | None = None  # for a block's body: the graph whose blocks section holds it
+        self.block_name: str | None = None  # for a block's body: the block's name
         self._subscribers: list[Callable[[GraphEvent], None]] = []
         self._failed: set[int] = set()  # ids of subscribers whose error was reported
 
@@ -131,6 +144,8 @@ class Graph:
                 if id(callback) not in self._failed:
                     self._failed.add(id(callback))
                     sys.excepthook(*sys.exc_info())
+        if self.owner is not None and self.block_name is not None:
+            self.owner._emit("block_changed", self.block_name)
 
     # -- queries ----------------------------------------------------------------
     def edges(self) -> list[tuple[str, str]]:
@@ -174,6 +189,24 @@ class Graph:
             raise GraphError("the graph has a cycle")
         return order
 
+    def spec_of(self, node: "Node | str") -> LayerType | None:
+        """The type of `node` (a node or a type name): a layer type, or a block of this graph's file."""
+        node_type = node.type if isinstance(node, Node) else node
+        spec = REGISTRY.get(node_type)
+        if spec is None and isinstance(node_type, str) and node_type in self.blocks:
+            spec = self.blocks[node_type].spec()
+        return spec
+
+    def resolved(self, node: "Node | str") -> dict[str, Any]:
+        """A node's parameters with its type's defaults filled in (block parameters included)."""
+        node = self.nodes[node] if isinstance(node, str) else node
+        spec = self.spec_of(node)
+        return spec.resolve(node.params) if spec else dict(node.params)
+
+    def uses_of(self, block: str) -> list[str]:
+        """Ids of this graph's nodes that use `block`."""
+        return [n.id for n in self.nodes.values() if n.type == block]
+
     def input_ids(self) -> list[str]:
         return [n.id for n in self.nodes.values() if n.type == "Input"]
 
@@ -181,7 +214,10 @@ class Graph:
         return [n.id for n in self.nodes.values() if n.type == "Output"]
 
     def line_of(self, *path: Any) -> int | None:
-        """The file line of the longest known prefix of `path` (e.g. ("nodes", "conv1", "kernel_size"))."""
+        """The file line of the longest known prefix of `path` (e.g. ("nodes", "conv1", "kernel_size")).
+        A block's body looks it up in its owner's file, under the block."""
+        if self.owner is not None and self.block_name is not None:
+            return self.owner.line_of("blocks", self.block_name, *path)
         for end in range(len(path), 0, -1):
             line = self.lines.get(tuple(path[:end]))
             if line is not None:
@@ -189,10 +225,16 @@ class Graph:
         return None
 
     def problem(self, message: str, node: str | None = None, *path: Any) -> Problem:
-        """A Problem located in this graph's file: at `path`, else at the node."""
+        """A Problem located in this graph's file: at `path`, else at the node. In a block's body it names
+        the block and is located in the owner's file."""
         line = self.line_of(*path) if path else None
         if line is None and node is not None:
             line = self.line_of("nodes", node)
+        if self.owner is not None and self.block_name is not None:
+            if line is None:
+                line = self.owner.line_of("blocks", self.block_name)
+            file = self.owner.path
+            return Problem(message, str(file) if file else None, line, node, self.block_name)
         return Problem(message, str(self.path) if self.path else None, line, node)
 
     def data_config(self) -> DataConfig:
@@ -218,6 +260,9 @@ class Graph:
         for attr in ("nodes", "inputs", "data", "training", "tune", "layout", "lines"):
             setattr(other, attr, copy.deepcopy(getattr(self, attr)))
         other.path = self.path
+        if self.owner is None:
+            for name, block in self.blocks.items():
+                other.blocks[name] = block.copy_into(other)
         return other
 
     def unused_id(self, base: str) -> str:
@@ -245,7 +290,7 @@ class Graph:
             raise GraphError(problem)
         if node_id in self.nodes:
             raise GraphError(f"a node named '{node_id}' already exists")
-        if node_type not in REGISTRY and not allow_unknown_type:
+        if self.spec_of(node_type) is None and not allow_unknown_type:
             raise GraphError(f"unknown node type '{node_type}'")
         node = Node(node_id, node_type, dict(params or {}))
         items = list(self.nodes.items())
@@ -294,10 +339,15 @@ class Graph:
             return f"no node named '{source if source not in self.nodes else target}'"
         if source == target:
             return f"a node cannot feed itself ({source})"
-        spec = self.nodes[target].spec
+        spec = self.spec_of(self.nodes[target])
         if spec and spec.max_inputs == 0:
+            if spec.extra.get("block"):
+                return f"{target} uses block {spec.name}, which has no Input"
             return f"{target} is an Input and takes no incoming edges"
         if spec and spec.max_inputs is not None and len(self.inputs[target]) >= spec.max_inputs:
+            if spec.extra.get("block"):
+                return (f"{target} (block {spec.name}) already has its {spec.max_inputs} input"
+                        f"{'s' if spec.max_inputs > 1 else ''}: one for each Input of the block")
             return (f"{target} ({self.nodes[target].type}) already has its input from {self.inputs[target][0]}; "
                     f"only Add, Multiply and Concat take several")
         if source in self.inputs[target]:
@@ -356,9 +406,129 @@ class Graph:
         """Take over everything from `other` (open, revert, paste-as-new); subscribers stay."""
         for attr in ("name", "description", "nodes", "inputs", "data", "training", "tune", "layout", "path", "lines"):
             setattr(self, attr, getattr(other, attr))
+        self.blocks = {}
+        for name, block in other.blocks.items():
+            block.adopt(self)
+            self.blocks[name] = block
         self._emit("replaced")
+
+    # -- blocks (each emits one block_changed event) ------------------------------------
+    def add_block(self, block: "Block", index: int | None = None) -> None:
+        """Add a block definition (at `index` in file order). The same object comes back on undo, so
+        commands holding its body stay valid."""
+        problem = block_name_problem(block.name, self)
+        if problem:
+            raise GraphError(problem)
+        block.adopt(self)
+        items = list(self.blocks.items())
+        items.insert(len(items) if index is None else index, (block.name, block))
+        self._set_blocks(dict(items))
+        self._emit("block_changed", block.name)
+
+    def remove_block(self, name: str) -> "Block":
+        """Remove a block definition (its uses stay, reported as unknown types, until they go too)."""
+        block = self._require_block(name)
+        self._set_blocks({k: v for k, v in self.blocks.items() if k != name})
+        self._emit("block_changed", name)
+        return block
+
+    def rename_block(self, old: str, new: str) -> None:
+        """Rename a block and every use of it, here and in every block's body."""
+        block = self._require_block(old)
+        if new == old:
+            return
+        problem = block_name_problem(new, self)
+        if problem:
+            raise GraphError(problem)
+        block.name = new
+        block.body.block_name = new
+        block.body.name = new
+        self._set_blocks({(new if k == old else k): v for k, v in self.blocks.items()})
+        for graph in [self] + [b.body for b in self.blocks.values()]:
+            for node in graph.nodes.values():
+                if node.type == old:
+                    node.type = new
+        self._emit("block_changed", new, old)
+
+    def set_block(self, name: str, params: dict[str, Any] | None = None, description: Any = ...) -> None:
+        """Replace a block's parameter defaults (validated values) and/or its description."""
+        block = self._require_block(name)
+        if params is not None:
+            block.params = dict(params)
+        if description is not ...:
+            block.description = description
+        self._emit("block_changed", name)
+
+    def _set_blocks(self, blocks: dict[str, "Block"]) -> None:
+        """Replace the blocks mapping in place, so every body (which shares it) sees the change."""
+        self.blocks.clear()
+        self.blocks.update(blocks)
+
+    def _require_block(self, name: str) -> "Block":
+        if name not in self.blocks:
+            raise GraphError(f"no block named '{name}'")
+        return self.blocks[name]
 
     def _require(self, node_id: str) -> Node:
         if node_id not in self.nodes:
             raise GraphError(f"no node named '{node_id}'")
         return self.nodes[node_id]
+
+
+BLOCK_KEYS = ("repeat",)  # keys a use of a block may set besides the block's own parameters
+
+
+def block_name_problem(name: Any, graph: Graph | None = None) -> str | None:
+    """Why `name` cannot name a block (it becomes a node type and a class in generated code), or None."""
+    if not isinstance(name, str) or not ID_RE.fullmatch(name) or len(name) > MAX_ID_LENGTH:
+        return f"block name {name!r} must start with a letter or _ and hold only letters, digits and _"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"block name '{name}' is a Python keyword"
+    if name in REGISTRY:
+        return f"block name '{name}' is the name of a node type; choose another, e.g. {name.lower()}_block"
+    if graph is not None and name in graph.blocks:
+        return f"a block named '{name}' already exists"
+    return None
+
+
+class Block:
+    """A reusable sub-network: parameters with defaults, and a body graph whose values may be `$name`.
+
+    The body's Inputs (in file order) take the caller's tensors; its one Output is the node's output.
+    """
+
+    def __init__(self, name: str, params: dict[str, Any] | None = None, body: Graph | None = None,
+                 description: str | None = None) -> None:
+        self.name = name
+        self.params: dict[str, Any] = dict(params or {})
+        self.body = body if body is not None else Graph(name)
+        self.body.name = name
+        self.description = description
+        self._spec: tuple[tuple, LayerType] | None = None
+
+    def adopt(self, owner: Graph) -> None:
+        """Make `owner` the graph whose blocks section holds this block (the body shares its blocks)."""
+        self.body.owner = owner
+        self.body.block_name = self.name
+        self.body.blocks = owner.blocks
+
+    def copy_into(self, owner: Graph) -> "Block":
+        body = Graph(self.name)
+        for attr in ("nodes", "inputs", "layout"):
+            setattr(body, attr, copy.deepcopy(getattr(self.body, attr)))
+        block = Block(self.name, copy.deepcopy(self.params), body, self.description)
+        block.adopt(owner)
+        return block
+
+    def spec(self) -> LayerType:
+        """The node type this block is: its parameters (from the defaults' kinds) and `repeat`, one input
+        for each Input of its body."""
+        inputs = sum(1 for n in self.body.nodes.values() if n.type == "Input")
+        key = (self.name, tuple((k, repr(v)) for k, v in self.params.items()), inputs, self.description)
+        if self._spec is None or self._spec[0] != key:
+            from .blocks import block_type
+            self._spec = (key, block_type(self, inputs))
+        return self._spec[1]
+
+    def __repr__(self) -> str:
+        return f"Block({self.name!r}, params={self.params!r}, nodes={list(self.body.nodes)!r})"

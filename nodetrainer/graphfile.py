@@ -22,7 +22,8 @@ import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .errors import GraphError, Problem, did_you_mean, one_of, suggestion_budget
-from .graph import NAME_RE, Graph, Node, id_problem, name_problem  # noqa: F401  (NAME_RE: public here too)
+from .blocks import default_problem, is_reference, reference_problem
+from .graph import NAME_RE, Block, Graph, Node, block_name_problem, id_problem, name_problem  # noqa: F401
 from .layers import REGISTRY
 from .schema import check_mapping
 from .settings import (DATA_PARAMS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, OPTIMIZER_PARAMS, REGULARIZATION_PARAMS,
@@ -33,7 +34,8 @@ FORMAT_VERSION = 1
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 32
 MAX_COORD = 1e9  # layout positions: far beyond any canvas, and within what a float and the editor's scene hold
-TOP_KEYS = ("nodetrainer", "name", "description", "nodes", "edges", "data", "training", "tune", "layout")
+TOP_KEYS = ("nodetrainer", "name", "description", "blocks", "nodes", "edges", "data", "training", "tune", "layout")
+BLOCK_SECTION_KEYS = ("description", "params", "nodes", "edges", "layout")
 
 
 class _Refused(Exception):
@@ -87,8 +89,8 @@ class _Reader:
         self.problems: list[Problem] = []
         self._constructor = yaml.constructor.SafeConstructor()
 
-    def problem(self, message: str, line: int | None, node: str | None = None) -> None:
-        self.problems.append(Problem(message, self.file, line, node))
+    def problem(self, message: str, line: int | None, node: str | None = None, block: str | None = None) -> None:
+        self.problems.append(Problem(message, self.file, line, node, block))
 
     def value(self, node: Any, path: tuple, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
@@ -204,6 +206,9 @@ def _build(raw: dict[str, Any], reader: _Reader) -> tuple[Graph | None, list[Pro
         else:
             problem("'description' must be text", at("description"))
 
+    if "blocks" in raw:
+        _read_blocks(graph, raw["blocks"], reader, at)
+
     nodes = raw.get("nodes")
     if "nodes" not in raw:
         problem("missing 'nodes' (each node under its id, with its type and parameters)", 1)
@@ -230,74 +235,182 @@ def _build(raw: dict[str, Any], reader: _Reader) -> tuple[Graph | None, list[Pro
                 problem(message, at(*path))
             setattr(graph, section, raw[section] if isinstance(raw[section], dict) else None)
 
-    layout = raw.get("layout")
-    if layout is not None:
-        if not isinstance(layout, dict):
-            problem("'layout' must map node ids to [x, y]", at("layout"))
-        else:
-            for node_id, pos in layout.items():
-                ok = isinstance(pos, list) and len(pos) == 2 and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_COORD for v in pos)
-                if node_id not in graph.nodes and not (isinstance(nodes, dict) and node_id in nodes):
-                    problem(f"layout names unknown node '{node_id}'{did_you_mean(node_id, graph.nodes)}",
-                            at("layout", node_id))
-                elif not ok:
-                    problem(f"layout of '{node_id}' must be [x, y] numbers within ±{MAX_COORD:.0e}",
-                            at("layout", node_id), node_id)
-                elif node_id in graph.nodes:
-                    graph.layout[node_id] = (float(pos[0]), float(pos[1]))
+    _read_layout(graph, raw.get("layout"), nodes, reader, at, ())
     return graph, reader.problems
 
 
-def _read_node(graph: Graph, node_id: Any, spec: Any, reader: _Reader, at) -> None:
-    where = at("nodes", node_id)
+def _read_layout(graph: Graph, layout: Any, nodes: Any, reader: _Reader, at, prefix: tuple,
+                 block: str | None = None) -> None:
+    if layout is None:
+        return
+    if not isinstance(layout, dict):
+        reader.problem("'layout' must map node ids to [x, y]", at(*prefix, "layout"), None, block)
+        return
+    for node_id, pos in layout.items():
+        ok = isinstance(pos, list) and len(pos) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_COORD for v in pos)
+        if node_id not in graph.nodes and not (isinstance(nodes, dict) and node_id in nodes):
+            reader.problem(f"layout names unknown node '{node_id}'{did_you_mean(node_id, graph.nodes)}",
+                           at(*prefix, "layout", node_id), None, block)
+        elif not ok:
+            reader.problem(f"layout of '{node_id}' must be [x, y] numbers within ±{MAX_COORD:.0e}",
+                           at(*prefix, "layout", node_id), node_id, block)
+        elif node_id in graph.nodes:
+            graph.layout[node_id] = (float(pos[0]), float(pos[1]))
+
+
+def _read_blocks(graph: Graph, raw: Any, reader: _Reader, at) -> None:
+    """The blocks section: first every block's name and parameters (so bodies and nodes may use any
+    block, in any order), then each body."""
+    if not isinstance(raw, dict):
+        reader.problem("'blocks' must list each block under its name, with its params, nodes and edges",
+                       at("blocks"))
+        return
+    bodies = {}
+    for name, spec in raw.items():
+        where = at("blocks", name)
+        why = block_name_problem(name, graph)
+        if why:
+            reader.problem(why, where)
+            continue
+        if not isinstance(spec, dict):
+            reader.problem("a block needs its nodes and edges (and params with defaults)", where, None, name)
+            continue
+        for key in spec:
+            if key not in BLOCK_SECTION_KEYS:
+                reader.problem(f"unknown key '{key}' in block {name}{did_you_mean(key, BLOCK_SECTION_KEYS)}; "
+                               f"valid keys: {one_of(BLOCK_SECTION_KEYS)}", at("blocks", name, key), None, name)
+        params = spec.get("params", {})
+        if not isinstance(params, dict):
+            reader.problem("'params' must map each parameter to its default, e.g. {channels: 64}",
+                           at("blocks", name, "params"), None, name)
+            params = {}
+        defaults = {}
+        for key, value in params.items():
+            why = id_problem(key)
+            if why is None and key in ("type", "repeat"):
+                why = f"'{key}' cannot name a block parameter: a use of the block has its own '{key}'"
+            why = (why.replace("node id", "parameter name") if why else None) or default_problem(key, value)
+            if why:
+                reader.problem(why, at("blocks", name, "params", key), None, name)
+            else:
+                defaults[key] = value
+        description = spec.get("description")
+        if description is not None and not isinstance(description, str):
+            reader.problem("a block's 'description' must be text", at("blocks", name, "description"), None, name)
+            description = None
+        block = Block(name, defaults, description=description)
+        graph.add_block(block)  # no subscribers yet: just files it
+        bodies[name] = spec
+    node_maps = {}
+    for name, spec in bodies.items():  # every body's nodes before any edge: an edge into a use needs its Inputs
+        nodes = spec.get("nodes")
+        if not isinstance(nodes, dict):
+            reader.problem("a block needs 'nodes': an Input, the layers, and one Output" if nodes is None
+                           else "a block's 'nodes' must list each node under its id", at("blocks", name, "nodes"),
+                           None, name)
+            nodes = {}
+        for node_id, node_spec in nodes.items():
+            _read_node(graph.blocks[name].body, node_id, node_spec, reader, at, graph.blocks[name])
+        node_maps[name] = nodes
+    for name, spec in bodies.items():
+        body, nodes = graph.blocks[name].body, node_maps[name]
+        edges = spec.get("edges")
+        if not isinstance(edges, list):
+            reader.problem("a block needs 'edges': a list of chains such as 'x -> conv -> y'",
+                           at("blocks", name, "edges") if "edges" in spec else at("blocks", name), None, name)
+        else:
+            for i, chain in enumerate(edges):
+                _read_chain(body, chain, reader, at("blocks", name, "edges", i), set(nodes), name)
+        _read_layout(body, spec.get("layout"), nodes, reader, at, ("blocks", name), name)
+
+
+def _read_node(graph: Graph, node_id: Any, spec: Any, reader: _Reader, at, block: Block | None = None) -> None:
+    prefix = ("blocks", block.name) if block else ()
+    in_block = block.name if block else None
+    where = at(*prefix, "nodes", node_id)
+
+    def report(message: str, line: int | None, node: str | None = None) -> None:
+        reader.problem(message, line, node, in_block)
+
     bad_id = id_problem(node_id)
     if bad_id:
-        reader.problem(bad_id, where)
+        report(bad_id, where)
         return
     if not isinstance(spec, dict):
-        reader.problem("a node needs its type and parameters, e.g. type Linear with out_features 10", where, node_id)
+        report("a node needs its type and parameters, e.g. type Linear with out_features 10", where, node_id)
         return
     node_type = spec.get("type")
     if node_type is None:
-        reader.problem("node has no 'type'", where, node_id)
+        report("node has no 'type'", where, node_id)
         return
-    layer = REGISTRY.get(node_type) if isinstance(node_type, str) else None
+    layer = graph.spec_of(node_type) if isinstance(node_type, str) else None
     if layer is None:
-        reader.problem(f"unknown node type {node_type!r}{did_you_mean(str(node_type), REGISTRY)}", where, node_id)
+        known = list(REGISTRY) + list(graph.blocks)
+        report(f"unknown node type {node_type!r}{did_you_mean(str(node_type), known)}", where, node_id)
         graph.nodes[node_id] = Node(node_id, str(node_type), {})
         graph.inputs[node_id] = []
         return
-    params, errors = check_mapping({k: v for k, v in spec.items() if k != "type"}, layer.param_map, node_type)
+    given = {k: v for k, v in spec.items() if k != "type"}
+    refs: dict[str, Any] = {}
+    if block is not None:
+        if node_type == "Input":
+            for key in given:
+                report(f"a block's Input takes the caller's tensor: remove '{key}'", at(*prefix, "nodes", node_id, key),
+                       node_id)
+            graph.nodes[node_id] = Node(node_id, node_type, {})
+            graph.inputs[node_id] = []
+            return
+        for key, value in given.items():
+            if is_reference(value):
+                why = reference_problem(value, block)
+                if why:
+                    report(why, at(*prefix, "nodes", node_id, key), node_id)
+                elif key not in layer.param_map:
+                    continue  # reported as an unknown key below
+                refs[key] = value
+    checked, errors = check_mapping(given, layer.param_map, node_type, skip=tuple(refs))
     for key, message in errors:
-        reader.problem(message, at("nodes", node_id, key) if key else where, node_id)
+        report(message, at(*prefix, "nodes", node_id, key) if key else where, node_id)
+    params = {k: (refs[k] if k in refs else checked[k]) for k in given if k in refs or k in checked}
     graph.nodes[node_id] = Node(node_id, node_type, params)
     graph.inputs[node_id] = []
 
 
-def _read_chain(graph: Graph, chain: Any, reader: _Reader, line: int | None, declared: set) -> None:
+def _read_chain(graph: Graph, chain: Any, reader: _Reader, line: int | None, declared: set,
+                block: str | None = None) -> None:
+    def report(message: str, node: str | None = None) -> None:
+        reader.problem(message, line, node, block)
+
     if not isinstance(chain, str) or "->" not in chain:
-        reader.problem(f"an edge is a chain of node ids such as 'a -> b -> c', got {chain!r}", line)
+        report(f"an edge is a chain of node ids such as 'a -> b -> c', got {chain!r}")
         return
     ids = [part.strip() for part in chain.split("->")]
     for node_id in ids:
         if node_id not in declared:
             hint = did_you_mean(node_id, declared)
-            reader.problem(f"edge '{chain.strip()}' names unknown node '{node_id}'{hint}", line)
+            report(f"edge '{chain.strip()}' names unknown node '{node_id}'{hint}")
     for source, target in zip(ids, ids[1:]):
         if source not in graph.nodes or target not in graph.nodes:
             continue  # reported above, or the node itself was reported
-        spec = graph.nodes[target].spec
+        spec = graph.spec_of(graph.nodes[target])
         sources = graph.inputs[target]
         if source == target:
-            reader.problem(f"edge {source} -> {target} connects a node to itself", line, target)
+            report(f"edge {source} -> {target} connects a node to itself", target)
         elif source in sources:
-            reader.problem(f"edge {source} -> {target} appears twice", line, target)
+            report(f"edge {source} -> {target} appears twice", target)
         elif spec is not None and spec.max_inputs == 0:
-            reader.problem(f"edge {source} -> {target} leads into an Input, which takes no incoming edges", line, target)
+            what = f"block {spec.name}, which has no Input" if spec.extra.get("block") else "an Input"
+            report(f"edge {source} -> {target} leads into {what}, which takes no incoming edges" if not
+                   spec.extra.get("block") else f"edge {source} -> {target} leads into {target}, a use of {what}",
+                   target)
         elif spec is not None and spec.max_inputs is not None and len(sources) >= spec.max_inputs:
-            reader.problem(f"edge {source} -> {target} is a second input into {target} ({spec.name}), which already "
-                           f"has its input from {sources[0]}; only Add, Multiply and Concat take several", line, target)
+            if spec.extra.get("block"):
+                report(f"edge {source} -> {target} is input {len(sources) + 1} into {target}, but block {spec.name} "
+                       f"has {spec.max_inputs} Input{'s' if spec.max_inputs > 1 else ''}", target)
+            else:
+                report(f"edge {source} -> {target} is a second input into {target} ({spec.name}), which already "
+                       f"has its input from {sources[0]}; only Add, Multiply and Concat take several", target)
         else:
             sources.append(source)
 
@@ -420,22 +533,60 @@ def edge_chains(graph: Graph) -> list[list[str]]:
     return chains
 
 
+def _node_lines(graph: Graph, indent: str) -> list[str]:
+    width = max(len(n) for n in graph.nodes) + 1
+    out = []
+    for node in graph.nodes.values():
+        params = [("type", node.type)]
+        spec = graph.spec_of(node)
+        order = tuple(p.name for p in spec.params) if spec else ()
+        params += _ordered(node.params, order)
+        body = ", ".join(f"{k}: {scalar(v)}" for k, v in params)
+        out.append(f"{indent}{(node.id + ':').ljust(width)} {{{body}}}")
+    return out
+
+
+def _layout_lines(graph: Graph, indent: str) -> list[str]:
+    layout = {n: graph.layout[n] for n in graph.nodes if n in graph.layout}
+    if not layout:
+        return []
+    width = max(len(n) for n in layout) + 1
+    return [f"{indent}{(n + ':').ljust(width)} [{_coord(x)}, {_coord(y)}]" for n, (x, y) in layout.items()]
+
+
+def _block_lines(block: Block) -> list[str]:
+    body = block.body
+    lines = [f"  {block.name}:"]
+    if block.description is not None:
+        lines.append(f"    description: {scalar(block.description, flow=False)}")
+    if block.params:
+        lines.append("    params: {" + ", ".join(f"{scalar(k)}: {scalar(v)}" for k, v in block.params.items()) + "}")
+    if body.nodes:
+        lines += ["    nodes:"] + _node_lines(body, "      ")
+    else:
+        lines.append("    nodes: {}")
+    chains = edge_chains(body)
+    lines += (["    edges:"] + [f"      - {' -> '.join(chain)}" for chain in chains]) if chains else ["    edges: []"]
+    layout = _layout_lines(body, "      ")
+    if layout:
+        lines += ["    layout:"] + layout
+    return lines
+
+
 def dump_graph(graph: Graph) -> str:
     """The canonical format-1 text of `graph`."""
     lines = [f"nodetrainer: {FORMAT_VERSION}", f"name: {scalar(graph.name, flow=False)}"]
     if graph.description is not None:
         lines.append(f"description: {scalar(graph.description, flow=False)}")
     lines.append("")
+    if graph.blocks:
+        lines.append("blocks:")
+        for i, block in enumerate(graph.blocks.values()):
+            lines += ([""] if i else []) + _block_lines(block)
+        lines.append("")
     if graph.nodes:
-        width = max(len(n) for n in graph.nodes) + 1
         lines.append("nodes:")
-        for node in graph.nodes.values():
-            params = [("type", node.type)]
-            spec = node.spec
-            order = tuple(p.name for p in spec.params) if spec else ()
-            params += _ordered(node.params, order)
-            body = ", ".join(f"{k}: {scalar(v)}" for k, v in params)
-            lines.append(f"  {(node.id + ':').ljust(width)} {{{body}}}")
+        lines += _node_lines(graph, "  ")
     else:
         lines.append("nodes: {}")
     lines.append("")
@@ -450,11 +601,9 @@ def dump_graph(graph: Graph) -> str:
         if value is not None:
             lines.append("")
             lines += _section_lines(section, value) if value else [f"{section}: {{}}"]
-    layout = {n: graph.layout[n] for n in graph.nodes if n in graph.layout}
+    layout = _layout_lines(graph, "  ")
     if layout:
-        width = max(len(n) for n in layout) + 1
-        lines += ["", "layout:"]
-        lines += [f"  {(n + ':').ljust(width)} [{_coord(x)}, {_coord(y)}]" for n, (x, y) in layout.items()]
+        lines += ["", "layout:"] + layout
     return "\n".join(lines) + "\n"
 
 

@@ -2,8 +2,13 @@
 
 Node ids become attribute names (`self.conv1`), forward arguments and local
 variables; the generator also needs a flow variable (`x`) and uses `self`,
-`torch`, `nn` and `_`. All of these are drawn from one `Namespace`, so no two
-things can ever get the same name: a node called `input_` next to an Input
+`torch`, `nn` and `_`. All of these are drawn from one `Namespace` per class,
+so no two things can ever get the same name. A file with blocks has one class
+per block type: their names come from a module-level namespace (which holds the
+network's class and `MODULE_NAMES`), and every class's namespace reserves them,
+so no attribute, argument or variable hides a class; a block class's
+constructor arguments (its parameters and input sizes) come from a namespace of
+their own that reserves them too: a node called `input_` next to an Input
 called `input` cannot overwrite the argument, a node called `training` cannot
 take over `nn.Module.training`, and a node called `source` cannot collide with
 the metadata the compiler sets on the module. A name that cannot be used as it
@@ -19,6 +24,8 @@ import keyword
 MODULE_METADATA = ("source", "input_ids", "output_ids", "node_of_attr")
 # names the generated code itself uses: the module, its imports, throwaway values, the init loop
 CODE_NAMES = ("self", "torch", "nn", "_", "name", "param")
+# names a generated file defines or uses at module level besides its classes (the example at its end)
+MODULE_NAMES = ("torch", "nn", "model", "outputs", "os", "WEIGHTS")
 
 
 def reserved_names() -> frozenset[str]:
@@ -52,6 +59,10 @@ class Namespace:
     def free(self, name: str) -> bool:
         """Whether `name` can be claimed exactly as it is."""
         return name.isidentifier() and _legal(name) == name and name not in self._taken
+
+    def reserve(self, names) -> None:
+        """Take `names` as they are (names defined elsewhere that nothing here may hide)."""
+        self._taken.update(names)
 
     def claim(self, wanted: str) -> str:
         """`wanted`, or the nearest free name (`wanted_`, `wanted__`, ...); the name is taken from then on."""

@@ -181,6 +181,7 @@ TRAINING_PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("init", "choice", "default", "weight initialization for layers that set none", choices=INITS),
     Param("seed", "int", 0, "seeds every random source", lo=0),
     Param("deterministic", "bool", False, "use deterministic algorithms (slower, reproducible)"),
+    Param("init_from", "str", None, "a weights file (state dict, relative to the graph file) to start from"),
 ]}
 SECTION_KEYS = ("metrics", "optimizer", "scheduler", "early_stopping", "grad_clip", "regularization")
 
@@ -260,6 +261,7 @@ class TrainingConfig:
     init: str = "default"
     seed: int = 0
     deterministic: bool = False
+    init_from: str | None = None
 
     @property
     def task(self) -> str:

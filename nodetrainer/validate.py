@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from .blocks import block_order, cycle_text, is_reference, reference_problem, substitute
 from .errors import GraphError, Problem, did_you_mean, suggestion_budget
-from .graph import Graph
-from .layers import fmt_shape
+from .graph import Graph, Node
+from .layers import REGISTRY, Tensor, fmt_shape
 from .schema import check_mapping
 from .settings import parse_data, parse_training, parse_tune
 from .shapes import ShapeResult, infer_shapes
@@ -43,23 +44,63 @@ def _check(graph: Graph) -> Report:
     report = Report()
     add = report.problems.append
     for node in graph.nodes.values():
-        spec = node.spec
-        if spec is None:
-            from .layers import REGISTRY
-            add(graph.problem(f"unknown node type {node.type!r}{did_you_mean(node.type, REGISTRY)}", node.id))
-            continue
-        _, errors = check_mapping(node.params, spec.param_map, node.type)
-        for key, message in errors:
-            add(graph.problem(message, node.id, *(("nodes", node.id, key) if key else ())))
+        _node_problems(graph, node, add)
+    _check_blocks(graph, add)
+    report.order = _structure(graph, add)
+    if report.order:
+        report.shapes = infer_shapes(graph, report.order)
+        report.problems += report.shapes.problems
+        report.problems += _size_problems(graph, report)
 
+    _check_settings(graph, add)
+    report.problems = _unique(report.problems)
+    return report
+
+
+def _node_problems(graph: Graph, node: Node, add) -> None:
+    """A node's type and values; in a block's body, `$name` values must name a parameter of the block
+    (they are checked after substitution, where the block is used) and an Input takes no values."""
+    spec = graph.spec_of(node)
+    if spec is None:
+        add(graph.problem(f"unknown node type {node.type!r}{did_you_mean(node.type, list(REGISTRY) + list(graph.blocks))}",
+                          node.id))
+        return
+    refs: tuple[str, ...] = ()
+    if graph.owner is not None:
+        block = graph.owner.blocks.get(graph.block_name)
+        if node.type == "Input":
+            for key in node.params:
+                add(graph.problem(f"a block's Input takes the caller's tensor: remove '{key}'", node.id,
+                                  "nodes", node.id, key))
+            return
+        refs = tuple(k for k, v in node.params.items() if is_reference(v))
+        for key in refs:
+            why = reference_problem(node.params[key], block) if block is not None else None
+            if why:
+                add(graph.problem(why, node.id, "nodes", node.id, key))
+    _, errors = check_mapping(node.params, spec.param_map, node.type, skip=refs)
+    for key, message in errors:
+        add(graph.problem(message, node.id, *(("nodes", node.id, key) if key else ())))
+
+
+def _structure(graph: Graph, add) -> list[str]:
+    """Inputs, Outputs, cycles and reachability; the topological order (empty with a cycle)."""
     inputs, outputs = graph.input_ids(), graph.output_ids()
+    in_block = graph.owner is not None
     if not inputs:
-        add(graph.problem("the graph has no Input node; add one and set its shape to one sample's shape, e.g. 1, 8, 8"))
+        add(graph.problem(f"block {graph.block_name} has no Input; add one: it takes the caller's tensor" if in_block
+                          else "the graph has no Input node; add one and set its shape to one sample's shape, "
+                               "e.g. 1, 8, 8"))
     if not outputs:
-        add(graph.problem("the graph has no Output node; add one after the layer that makes the prediction"))
-
+        add(graph.problem(f"block {graph.block_name} has no Output; add one after the node whose value the block "
+                          "gives" if in_block else
+                          "the graph has no Output node; add one after the layer that makes the prediction"))
+    elif in_block and len(outputs) > 1:
+        add(graph.problem(f"a block gives one value: block {graph.block_name} has {len(outputs)} Outputs "
+                          f"({', '.join(outputs)}); keep one", outputs[1]))
+    order: list[str] = []
     try:
-        report.order = graph.topological_order()
+        order = graph.topological_order()
     except GraphError:
         cycle = [u for u, _, _ in nx.find_cycle(graph.nx_graph())]
         first = min(cycle, key=list(graph.nodes).index)
@@ -67,7 +108,7 @@ def _check(graph: Graph) -> Report:
         path = cycle[i:] + cycle[:i] + [first]
         add(graph.problem(f"the graph has a cycle: {' -> '.join(path)}", first))
 
-    if report.order:
+    if order:
         consumers = graph.successor_map()
         from_input = _reach(inputs, consumers)
         to_output = _reach(outputs, graph.inputs)
@@ -78,13 +119,36 @@ def _check(graph: Graph) -> Report:
             elif (node_id not in to_output and node.type != "Output" and outputs
                   and not consumers[node_id]):
                 add(graph.problem(f"{node_id} does not lead to any Output; connect it or delete it", node_id))
-        report.shapes = infer_shapes(graph, report.order)
-        report.problems += report.shapes.problems
-        report.problems += _size_problems(graph, report)
+    return order
 
-    _check_settings(graph, add)
-    report.problems = _unique(report.problems)
-    return report
+
+def _check_blocks(graph: Graph, add) -> None:
+    """Every block's definition, once: a cycle of block types, its body's nodes and structure, and its
+    defaults where the body uses them."""
+    if not graph.blocks:
+        return
+    _, cyclic = block_order(graph)
+    for name in cyclic:
+        add(Problem(f"block {name} uses itself: {cycle_text(graph, name)}; a block may use other blocks, "
+                    "never itself", str(graph.path) if graph.path else None, graph.line_of("blocks", name), None, name))
+    for name, block in graph.blocks.items():
+        body = block.body
+        for node in body.nodes.values():
+            _node_problems(body, node, add)
+        _structure(body, add)
+        for node in body.nodes.values():
+            spec = body.spec_of(node)
+            for key, value in node.params.items():
+                if not is_reference(value) or spec is None or key not in spec.param_map:
+                    continue
+                concrete = substitute(value, block.params)
+                if is_reference(concrete):
+                    continue  # names no parameter: reported above
+                try:
+                    spec.param_map[key].check(concrete)
+                except ValueError as exc:
+                    ref = value[1:] if isinstance(value, str) else next(v[1:] for v in value if is_reference(v))
+                    add(body.problem(f"{exc} (the default of ${ref})", node.id, "params", ref))
 
 
 def _size_problems(graph: Graph, report: Report) -> list[Problem]:
@@ -96,15 +160,14 @@ def _size_problems(graph: Graph, report: Report) -> list[Problem]:
         tensor = tensors.get(node_id)
         if tensor is None:
             continue
-        values = math.prod(tensor.shape)
+        where, largest = _largest(report.shapes, node_id, {})
+        values = math.prod(largest.shape)
         if values > MAX_VALUES:
-            problems.append(graph.problem(
-                f"{node_id}'s output {fmt_shape(tensor.shape)} holds {values:,} values per sample; at most "
-                f"{MAX_VALUES:,} fit: make the layers before it smaller", node_id))
-        node = graph.nodes[node_id]
-        ins = [tensors[s] for s in graph.inputs.get(node_id, []) if s in tensors]
-        if ins:
-            params[node_id] = node.spec.cost(node.resolved(), ins, tensor).params
+            problems.append(Problem(
+                f"{where}'s output {fmt_shape(largest.shape)} holds {values:,} values per sample; at most "
+                f"{MAX_VALUES:,} fit: make the layers before it smaller", str(graph.path) if graph.path else None,
+                graph.line_of("nodes", node_id), where))
+        params[node_id] = report.shapes.cost(node_id).params
     total = sum(params.values())
     if total > MAX_PARAMS:
         largest = max(params, key=params.get)
@@ -112,6 +175,23 @@ def _size_problems(graph: Graph, report: Report) -> list[Problem]:
             f"the network would hold {total:,} weights ({total * 4 / 2**30:,.0f} GiB as float32), {params[largest]:,} "
             f"of them in {largest}; at most {MAX_PARAMS:,} fit: make {largest} smaller", largest))
     return problems
+
+
+def _largest(result: ShapeResult, node_id: str, seen: dict) -> tuple[str, Tensor]:
+    """The node (its path) with the largest output inside `node_id` (itself for a plain node), and its
+    output; `seen` shares the answer for instances met before (copies, other uses)."""
+    key = (id(result), node_id)
+    if key not in seen:
+        best = (node_id, result.tensors[node_id])
+        copies = result.inner.get(node_id, [])
+        for i, instance in enumerate(copies):
+            label = node_id if len(copies) == 1 else f"{node_id}[{i}]"
+            for inner_id in instance.tensors:
+                path, tensor = _largest(instance, inner_id, seen)
+                if math.prod(tensor.shape) > math.prod(best[1].shape):
+                    best = (f"{label}/{path}", tensor)
+        seen[key] = best
+    return seen[key]
 
 
 def _reach(starts: list[str], links: dict[str, list[str]]) -> set[str]:
@@ -161,20 +241,15 @@ def _check_settings(graph: Graph, add) -> None:
 
 
 def _tune_path_problem(graph: Graph, key: str) -> str | None:
+    from .paths import HEADS, path_problem
     from .settings import DATA_PARAMS, OPTIMIZER_PARAMS, SCHEDULER_PARAMS, TRAINING_PARAMS
     parts = key.split(".")
-    if parts[0] == "nodes":
-        if len(parts) != 3 or parts[1] not in graph.nodes:
-            node = parts[1] if len(parts) > 1 else ""
-            return f"tune path '{key}' must be nodes.ID.PARAM with an existing node{did_you_mean(node, graph.nodes)}"
-        spec = graph.nodes[parts[1]].spec
-        if spec and parts[2] not in spec.param_map:
-            return (f"tune path '{key}': {spec.name} has no parameter '{parts[2]}'"
-                    f"{did_you_mean(parts[2], spec.param_map)}")
-        return None
+    if parts[0] in HEADS:
+        problem = path_problem(graph, key)
+        return f"tune path {problem}" if problem else None
     known = {"training": TRAINING_PARAMS, "data": DATA_PARAMS}
     if parts[0] not in known or len(parts) < 2 or parts[1] not in known[parts[0]]:
-        return f"tune path '{key}' must start with nodes., training. or data. and name an existing setting"
+        return f"tune path '{key}' must start with nodes., blocks., training. or data. and name an existing setting"
     if len(parts) == 3 and parts[1] in ("optimizer", "scheduler"):
         params = OPTIMIZER_PARAMS if parts[1] == "optimizer" else SCHEDULER_PARAMS
         if parts[2] not in params:
@@ -185,7 +260,7 @@ def _tune_path_problem(graph: Graph, key: str) -> str | None:
 def _unique(problems: list[Problem]) -> list[Problem]:
     seen, out = set(), []
     for p in problems:
-        key = (p.line, p.node, p.message)
+        key = (p.line, p.node, p.block, p.message)
         if key not in seen:
             seen.add(key)
             out.append(p)

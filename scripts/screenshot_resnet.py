@@ -1,4 +1,5 @@
-"""Regenerate docs/resnet18.png: ResNet-18 opened in a 1440x900 window and fitted (View > Fit), offscreen.
+"""Regenerate docs/resnet18.png: the flat ResNet-18 (71 nodes, tests/fixtures/resnet18_flat.yaml) opened in a
+1440x900 window and fitted (View > Fit), offscreen. graphs/resnet18.yaml, with blocks: scripts/screenshot_blocks.py.
 
     python scripts/screenshot_resnet.py [--out docs/resnet18.png] [--theme light|dark] [--size 1440x900]
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--graph", default=str(ROOT / "graphs" / "resnet18.yaml"))
+    parser.add_argument("--graph", default=str(ROOT / "tests" / "fixtures" / "resnet18_flat.yaml"))
     parser.add_argument("--out", default=str(ROOT / "docs" / "resnet18.png"))
     parser.add_argument("--theme", default="light", choices=("light", "dark"))
     parser.add_argument("--size", default="1440x900")

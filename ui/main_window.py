@@ -95,8 +95,11 @@ class MainWindow(QMainWindow):
         self._selection_timer.timeout.connect(self._show_selection)
         self.scene.selectionChanged.connect(self._selection_timer.start)
         self.scene.fileDropped.connect(self.open_dropped)
+        self.scene.nodeDoubleClicked.connect(self.open_block_of)
+        self.doc.viewChanged.connect(self._view_changed)
         self.palette.activated.connect(self._palette_activated)
         self.problems.nodeActivated.connect(self.reveal_node)
+        self.problems.problemActivated.connect(self.reveal_problem)
         self.problems.countChanged.connect(self._problem_count)
         self.summary.nodeActivated.connect(self.reveal_node)
         self._connect_training()
@@ -168,6 +171,15 @@ class MainWindow(QMainWindow):
         self.act_export = self._action("&Export as Python…", self.export_python, "Ctrl+E", "export",
                                        "Write the generated PyTorch module to a file")
         self.act_quit = self._action("&Quit", self.close, K.Quit)
+        self.act_import = self._action("&Import PyTorch model…", self.import_model, None, None,
+                                       "A graph from an existing PyTorch model (a .py file's class, or torchvision)")
+        self.act_group = self._action("&Group into block", self.group_selection, "Ctrl+G", None,
+                                      "Make the selected nodes a block used here (its Inputs and Output from the "
+                                      "edges around the selection)")
+        self.act_ungroup = self._action("U&ngroup", self.ungroup_selection, "Ctrl+Shift+G", None,
+                                        "Put the selected use of a block back as its nodes")
+        self.act_open_block = self._action("&Open block", self.open_selected_block, None, None,
+                                           "Edit the selected use's block: a change there changes every use")
         self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts(QKeySequence.keyBindings(K.Undo))
         self.act_undo.setIcon(icon("undo"))
@@ -216,6 +228,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
         file_menu.addActions([self.act_save, self.act_save_as, self.act_export])
+        file_menu.addAction(self.act_import)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
 
@@ -225,6 +238,8 @@ class MainWindow(QMainWindow):
         edit.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
         edit.addSeparator()
         edit.addActions([self.act_select_all, self.act_quick_add, self.act_find])
+        edit.addSeparator()
+        edit.addActions([self.act_group, self.act_ungroup, self.act_open_block])
         templates = edit.addMenu("Insert &Template")
         from nodetrainer.templates import TEMPLATES
         for name in TEMPLATES:
@@ -298,6 +313,8 @@ class MainWindow(QMainWindow):
     def _graph_event(self, event) -> None:
         if event.kind == "settings_changed" and event.other == "name":
             self.update_title()
+        elif event.kind in ("block_changed", "replaced"):
+            self._update_blocks()
 
     def _loaded(self) -> None:
         self.update_title()
@@ -322,8 +339,81 @@ class MainWindow(QMainWindow):
             ids = [node_id] if node_id else []
         self.scene.select_ids(ids)
 
+    # -- blocks ------------------------------------------------------------------------------
+    def open_block_of(self, node_id: str) -> bool:
+        """Open the block a node uses (double-click); False for a node of another type."""
+        node = self.doc.view.nodes.get(node_id)
+        if node is None or node.type not in self.doc.graph.blocks:
+            return False
+        self.doc.open_block(node.type, via=node_id)
+        return True
+
+    def open_selected_block(self) -> None:
+        ids = self.scene.selected_ids()
+        if len(ids) != 1 or not self.open_block_of(ids[0]):
+            self.show_refusal("Select one use of a block to open it")
+
+    def group_selection(self) -> str | None:
+        use = self.doc.group(self.scene.selected_ids())
+        if use is not None:
+            self.scene.select_ids([use])
+        return use
+
+    def ungroup_selection(self) -> list[str] | None:
+        ids = self.scene.selected_ids()
+        if len(ids) != 1:
+            self.show_refusal("Select one use of a block to ungroup it")
+            return None
+        new = self.doc.ungroup(ids[0])
+        if new:
+            self.scene.select_ids(new)
+        return new
+
+    def _view_changed(self) -> None:
+        self._update_blocks()
+        self.inspector.show_node(None)
+        QTimer.singleShot(0, self.view.fit)
+
+    def _update_blocks(self) -> None:
+        graph = self.doc.graph
+        blocks = {name: graph.spec_of(name).doc for name in graph.blocks}
+        self.palette.set_blocks(blocks)
+        self.view.quick_add.set_blocks(blocks)
+
+    def import_model(self) -> bool:
+        """File > Import PyTorch model…: a new (unsaved) document from a model, when the dialog succeeds."""
+        if not self.maybe_save():
+            return False
+        from .import_dialog import ImportDialog
+        dialog = ImportDialog(self)
+        if dialog.exec() != ImportDialog.DialogCode.Accepted or dialog.result_graph is None:
+            return False
+        self.doc.load(dialog.result_graph, None, modified=True)
+        self.doc.origin_label = "imported"
+        self.statusBar().showMessage(dialog.summary, 8000)
+        return True
+
     def reveal_node(self, node_id: str) -> None:
+        if self.doc.trail and node_id not in self.doc.view.nodes:
+            self.doc.close_to(0)  # a node of the file, shown from inside a block
         self.view.reveal(node_id)
+
+    def reveal_problem(self, problem) -> None:
+        """Show where a problem is: inside a block it opens the block (from the use it names) at the node."""
+        path = problem.node_path
+        if problem.block is not None and problem.block in self.doc.graph.blocks:
+            self.doc.close_to(0)
+            self.doc.open_block(problem.block)
+            if path:
+                self.view.reveal(path[0])
+            return
+        self.doc.close_to(0)
+        for use in path[:-1]:
+            node = self.doc.view.nodes.get(use)
+            if node is None or node.type not in self.doc.graph.blocks:
+                break
+            self.doc.open_block(node.type, via=use)
+        self.view.reveal(path[-1] if path[-1] in self.doc.view.nodes else path[0])
 
     def set_theme(self, mode: str) -> None:
         self.settings.setValue("theme", mode)

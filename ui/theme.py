@@ -49,7 +49,7 @@ LIGHT = Theme(
     node_fill=_c("#ffffff"), node_border=_c("#b8bfca"), text=_c("#1d2330"), muted=_c("#5c6675"),
     edge=_c("#7d8796"), accent=_c("#2f7fe0"), error=_c("#d93636"),
     categories={"io": _c("#1f9d74"), "layers": _c("#3570c9"), "activations": _c("#e08a1e"),
-                "normalization": _c("#8a4fc4"), "reshape": _c("#6f7f8f"), "merge": _c("#c2417d"),
+                "normalization": _c("#8a4fc4"), "reshape": _c("#6f7f8f"), "merge": _c("#c2417d"), "blocks": _c("#2a8a9e"),
                 "templates": _c("#4a8f9c")},
     icon=_c("#4a5361"), icon_disabled=_c("#b9bfc8"),
 )
@@ -60,7 +60,7 @@ DARK = Theme(
     node_fill=_c("#2a2f38"), node_border=_c("#454c58"), text=_c("#e4e7ec"), muted=_c("#9aa3b0"),
     edge=_c("#8a94a3"), accent=_c("#4f9bff"), error=_c("#ff5c5c"),
     categories={"io": _c("#35c192"), "layers": _c("#5b94ea"), "activations": _c("#f2a03d"),
-                "normalization": _c("#a877dd"), "reshape": _c("#93a2b2"), "merge": _c("#e0619c"),
+                "normalization": _c("#a877dd"), "reshape": _c("#93a2b2"), "merge": _c("#e0619c"), "blocks": _c("#3fb3c9"),
                 "templates": _c("#63b3c2")},
     icon=_c("#d5dae2"), icon_disabled=_c("#555c67"),
 )

@@ -40,6 +40,7 @@ register(
     _simple("SiLU", "x·sigmoid(x) (Swish): smooth, non-monotonic."),
     _simple("Softplus", "log(1 + e^x): a smooth ReLU."),
     _simple("Identity", "Passes its input through unchanged."),
+    _simple("ReLU6", "min(max(0, x), 6): a ReLU capped at 6, as in MobileNet."),
     LayerType("LeakyReLU", "activations", "x for x > 0, slope·x otherwise: no dead units.",
               params=(Param("negative_slope", "float", 0.01, "slope for negative inputs", lo=0.0),),
               infer=_leaky_infer,

@@ -106,8 +106,18 @@ INIT_PARAM = Param("init", "choice", "default", "weight initialization (override
 BIAS_PARAM = Param("bias", "bool", True, "learn an additive bias")
 
 
+SYMBOL = "_nodetrainer_symbol"  # attribute of a symbolic value (see nodetrainer.symbolic): (name, used)
+
+
+def is_symbolic(value: Any) -> bool:
+    return hasattr(value, SYMBOL)
+
+
 def lit(value: Any) -> str:
-    """A Python literal for a validated value (lists become tuples)."""
+    """A Python literal for a validated value (lists become tuples); a symbolic value is written as the
+    name of the argument it stands for."""
+    if is_symbolic(value):
+        return repr(value)
     if isinstance(value, (list, tuple)):
         inner = ", ".join(lit(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
@@ -119,11 +129,12 @@ def lit(value: Any) -> str:
 
 
 def call(func: str, *positional: Any, defaults: dict[str, Any] | None = None, **keywords: Any) -> str:
-    """`func(a, b, k=v)`, leaving out keywords equal to their default."""
+    """`func(a, b, k=v)`, leaving out keywords equal to their default (never a symbolic one: another
+    instance of the same block may give another value)."""
     defaults = defaults or {}
     parts = [lit(a) for a in positional]
     for key, value in keywords.items():
-        if key in defaults and _same(defaults[key], value):
+        if key in defaults and not is_symbolic(value) and _same(defaults[key], value):
             continue
         parts.append(f"{key}={lit(value)}")
     return f"{func}({', '.join(parts)})"

@@ -12,6 +12,15 @@ def _out_size(size: int, k: int, s: int, pad: int, dil: int = 1) -> int:
     return (size + 2 * pad - dil * (k - 1) - 1) // s + 1
 
 
+def _ceil_size(size: int, k: int, s: int, pad: int) -> int:
+    """A pool's output size rounding up, as PyTorch's ceil_mode: the last window may hang over the end,
+    but never start in the padding on the right."""
+    out = -(-(size + 2 * pad - k) // s) + 1
+    if (out - 1) * s >= size + pad:
+        out -= 1
+    return out
+
+
 def _spatial_check(name: str, x: Tensor, n: int, k, pad, dil=1) -> None:
     need_float(name, x)
     need_rank(name, x, (n + 1,), _SPATIAL_NAMES[n])
@@ -95,7 +104,8 @@ def _pool(kind: str, n: int) -> LayerType:
         ks, ps = as_tuple(p["kernel_size"], n), as_tuple(p["padding"], n)
         if any(pp * 2 > k for pp, k in zip(ps, ks)):
             raise ShapeError(f"{name} padding {p['padding']} must be at most half the kernel size {p['kernel_size']}")
-        sizes = tuple(_out_size(*a) for a in zip(x.shape[1:], ks, as_tuple(stride, n), ps))
+        size = _ceil_size if p["ceil_mode"] else _out_size
+        sizes = tuple(size(*a) for a in zip(x.shape[1:], ks, as_tuple(stride, n), ps))
         return Tensor((x.shape[0],) + sizes)
 
     return LayerType(
@@ -104,10 +114,12 @@ def _pool(kind: str, n: int) -> LayerType:
             Param("kernel_size", "size", REQUIRED, "window size", lo=1, length=n),
             Param("stride", "size", None, "step between windows (default: kernel_size)", lo=1, length=n),
             Param("padding", "size", 0, "padding on each side", lo=0, length=n),
+            Param("ceil_mode", "bool", False, "round the output size up: a last, partial window covers the end"),
         ),
         infer=infer,
-        constructor=lambda p, ins: call(f"nn.{name}", p["kernel_size"], defaults={"stride": None, "padding": 0},
-                                        stride=p["stride"], padding=p["padding"]),
+        constructor=lambda p, ins: call(f"nn.{name}", p["kernel_size"],
+                                        defaults={"stride": None, "padding": 0, "ceil_mode": False},
+                                        stride=p["stride"], padding=p["padding"], ceil_mode=p["ceil_mode"]),
         key_params=("kernel_size",),
     )
 

@@ -216,6 +216,9 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
     on_phase("building the model")
     seed_everything(cfg.seed)  # before compiling: weight initialization is part of the run
     model = compile_graph(g)
+    if cfg.init_from:
+        from .init_from import load_initial_weights
+        load_initial_weights(model, cfg.init_from, data_dir, (_file(g), g.line_of("training", "init_from")))
     node_of_attr = dict(getattr(model, "node_of_attr", {}) or {})
     output_ids = list(getattr(model, "output_ids", outputs))
     output_index = output_ids.index(output_id) if len(output_ids) > 1 else None

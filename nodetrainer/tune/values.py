@@ -1,10 +1,12 @@
 """Values at dotted paths of a graph file: read them, write them into a copy, and check them like file values.
 
-A tune path names one value of the file: `nodes.ID.PARAM`, `training.KEY`,
-`training.SECTION.KEY` (optimizer, scheduler, early_stopping, grad_clip,
-regularization), a whole typed section `training.optimizer` /
-`training.scheduler` (its value a mapping merged over the file's), `data.KEY`
-or `data.split.KEY`.
+A tune path names one value of the file: a value of the network (`nodes.ID.PARAM`,
+`blocks.NAME.params.PARAM`, `blocks.NAME.nodes.ID.PARAM`; read and written by
+`nodetrainer.paths`, which also knows the parameters and `repeat` of a block's
+use), `training.KEY`, `training.SECTION.KEY` (optimizer, scheduler,
+early_stopping, grad_clip, regularization), a whole typed section
+`training.optimizer` / `training.scheduler` (its value a mapping merged over the
+file's), `data.KEY` or `data.split.KEY`.
 
 Setting an optimizer's or scheduler's `type` keeps only the keys that type
 takes (an adam file's `betas` go when sgd is chosen), and a key the chosen type
@@ -18,6 +20,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .. import paths as network
 from ..graph import Graph
 from ..schema import Param
 from ..settings import (DATA_PARAMS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, OPTIMIZER_KEYS, OPTIMIZER_PARAMS,
@@ -32,8 +35,7 @@ TYPED = {"optimizer": (OPTIMIZER_KEYS, "adam"), "scheduler": (SCHEDULER_KEYS, "n
 WHOLE_SECTIONS = ("training.optimizer", "training.scheduler")  # paths whose values are mappings
 
 
-class PathError(ValueError):
-    """A dotted path that names no value of the file."""
+PathError = network.PathError  # a dotted path that names no value of the file
 
 
 def split(path: str) -> list[str]:
@@ -45,13 +47,8 @@ def param_for(graph: Graph, path: str) -> Param | None:
     is declared there."""
     parts = split(path)
     head = parts[0]
-    if head == "nodes":
-        if len(parts) != 3 or parts[1] not in graph.nodes:
-            raise PathError(f"'{path}' must be nodes.ID.PARAM with an existing node")
-        spec = graph.nodes[parts[1]].spec
-        if spec is None or parts[2] not in spec.param_map:
-            raise PathError(f"'{path}': node {parts[1]} has no parameter '{parts[2]}'")
-        return spec.param_map[parts[2]]
+    if head in network.HEADS:
+        return network.param_for(graph, path)
     if head == "training":
         if len(parts) == 2 and parts[1] in TRAINING_PARAMS:
             if parts[1] in TYPED:
@@ -69,7 +66,7 @@ def param_for(graph: Graph, path: str) -> Param | None:
         if len(parts) == 3 and parts[1] == "split" and parts[2] in SPLIT_PARAMS:
             return SPLIT_PARAMS[parts[2]]
         raise PathError(f"'{path}' names no data setting")
-    raise PathError(f"'{path}' must start with nodes., training. or data.")
+    raise PathError(f"'{path}' must start with nodes., blocks., training. or data.")
 
 
 def _section(graph: Graph, name: str) -> dict[str, Any]:
@@ -97,9 +94,8 @@ def get_value(graph: Graph, path: str) -> Any:
     """The value at `path` as the file has it, else its default (None where there is no single default)."""
     parts = split(path)
     head = parts[0]
-    if head == "nodes":
-        node = graph.nodes.get(parts[1])
-        return node.resolved().get(parts[2]) if node is not None else None
+    if head in network.HEADS:
+        return network.get_value(graph, path)
     section = _section(graph, head)
     if len(parts) == 2:
         if head == "training" and parts[1] in TYPED:
@@ -124,17 +120,10 @@ def get_value(graph: Graph, path: str) -> Any:
 def set_value(graph: Graph, path: str, value: Any) -> None:
     """Writes `value` at `path` into `graph` (a copy: this changes it in place)."""
     parts = split(path)
-    value = copy.deepcopy(value)
-    if parts[0] == "nodes":
-        node = graph.nodes[parts[1]]
-        param = node.spec.param_map.get(parts[2]) if node.spec else None
-        params = dict(node.params)
-        if param is not None and not param.required and value == param.default and type(value) is type(param.default):
-            params.pop(parts[2], None)  # as the editor does: a default is left out of the file
-        else:
-            params[parts[2]] = value
-        node.params = params
+    if parts[0] in network.HEADS:
+        network.set_value(graph, path, value)  # a default is left out of the node, as the editor does
         return
+    value = copy.deepcopy(value)
     head = parts[0]
     section = copy.deepcopy(_section(graph, head))
     if len(parts) == 2 and head == "training" and parts[1] in TYPED:
@@ -177,7 +166,7 @@ def value_problem(graph: Graph, path: str, value: Any) -> str | None:
     except PathError as exc:
         return str(exc)
     parts = split(path)
-    if param is not None and parts[0] == "nodes":
+    if param is not None and parts[0] in network.HEADS:
         try:
             param.check(value)
         except ValueError as exc:

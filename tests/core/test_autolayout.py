@@ -70,7 +70,7 @@ def test_every_example_flows_in_bands_on_the_grid_without_overlaps():
 
 
 def test_resnet18_is_one_residual_block_per_band_and_fits_where_the_strip_did_not():
-    g = load_graph(ROOT / "graphs" / "resnet18.yaml")
+    g = load_graph(ROOT / "tests" / "fixtures" / "resnet18_flat.yaml")
     strip = layered_layout(g)
     assert max(x for x, _ in strip.values()) > 12_000 and fit_zoom(strip) < 0.1  # as it opened before
     pos = layered_layout(g, view=VIEW)

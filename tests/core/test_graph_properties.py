@@ -5,6 +5,9 @@
 - Names: ids drawn to collide with every name generated code uses (arguments, attributes, the flow
   variable, module metadata, builtins, keywords' neighbours, dunders) give a module computing the same
   function as the graph with its ids renamed n0..nk.
+- Both hold for graphs with blocks: a random graph becomes a block's body (values as `$` parameters,
+  sinks joined into one Output), used with `repeat` where its output fits its input, and nested in a
+  second block; block names, parameter names and the ids inside are drawn to collide too.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nodetrainer.compiler import compile_graph
-from nodetrainer.graph import Graph
+from nodetrainer.graph import Block, Graph
 from nodetrainer.layers import REGISTRY, ShapeError, Tensor
 from nodetrainer.validate import check_graph
 from test_layers_property import param_value
@@ -28,16 +31,17 @@ def _broadcastable(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
 
 
 @st.composite
-def graphs(draw, max_nodes: int = 7) -> Graph:
+def graphs(draw, max_nodes: int = 7, one_output: bool = False) -> Graph:
     """A valid graph: 1-2 Inputs, up to `max_nodes` layers each fed by earlier nodes, an Output per sink.
-    Ids are n0, n1, ... in file order."""
+    Ids are n0, n1, ... in file order. With `one_output`: one float Input, and the sinks joined into one
+    Output (each flattened and narrowed to one feature, then concatenated)."""
     g = Graph("prop")
     tensors: dict[str, Tensor] = {}
     ids = (f"n{i}" for i in range(1000))
-    for _ in range(draw(st.integers(1, 2))):
+    for _ in range(1 if one_output else draw(st.integers(1, 2))):
         rank = draw(st.integers(1, 3))
         node_id = next(ids)
-        if draw(st.integers(0, 5)) == 0:  # token ids
+        if not one_output and draw(st.integers(0, 5)) == 0:  # token ids
             shape = [draw(st.integers(1, 5))]
             g.add_node(node_id, "Input", {"shape": shape, "dtype": "int64"})
             tensors[node_id] = Tensor(tuple(shape), "int64")
@@ -99,10 +103,67 @@ def graphs(draw, max_nodes: int = 7) -> Graph:
             params["num_embeddings"] = max(params["num_embeddings"], VOCAB)
         add(spec.name, params, sources)
     consumers = g.successor_map()
-    for node_id in [n for n in g.nodes if not consumers[n]]:
+    sinks = [n for n in g.nodes if not consumers[n]]
+    if one_output and len(sinks) > 1:
+        narrowed = []
+        for node in sinks:
+            flat = add("Flatten", {}, [node]) if tensors[node].rank > 1 else node
+            narrowed.append(add("Linear", {"out_features": 1}, [flat]))
+        sinks = [add("Concat", {}, narrowed)]
+    for node_id in sinks:
         out_id = next(ids)
         g.add_node(out_id, "Output")
         g.connect(node_id, out_id)
+    return g
+
+
+SIZES = ("out_features", "out_channels", "hidden_size", "p", "negative_slope", "kernel_size", "bias")
+
+
+@st.composite
+def block_graphs(draw) -> Graph:
+    """A graph of one Input, a use of block `blk` (or of block `outer`, whose body uses `blk`) and an
+    Output. `blk`'s body is a random graph whose sizes and some other values are `$` parameters (ids
+    p0, p1, ...); the use gives some of them (the same values: the block stays valid) and repeats the
+    block when its output has its input's shape."""
+    inner = draw(graphs(max_nodes=5, one_output=True))
+    body = Graph("blk")
+    params: dict[str, object] = {}
+    for node_id, node in inner.nodes.items():
+        values = {} if node.type == "Input" else dict(node.params)
+        for key, value in list(values.items()):
+            if key in SIZES and draw(st.booleans()):
+                name = f"p{len(params)}"
+                params[name] = value
+                values[key] = f"${name}"
+        body.add_node(node_id, node.type, values)
+    body.inputs = {n: list(s) for n, s in inner.inputs.items()}
+    g = Graph("prop")
+    g.add_block(Block("blk", params, body))
+    [input_id] = inner.input_ids()
+    shape = inner.nodes[input_id].params["shape"]
+    report = check_graph(inner)
+    fits = report.shapes.shapes[inner.output_ids()[0]] == tuple(shape)
+    given = {k: v for k, v in params.items() if draw(st.booleans())}
+    repeat = draw(st.integers(1, 3)) if fits else 1
+    if repeat > 1:
+        given["repeat"] = repeat
+    nested = draw(st.booleans())
+    g.add_node("n_in", "Input", {"shape": shape})
+    if nested:
+        outer = Graph("outer")
+        g.add_block(Block("outer", {"q0": repeat}, outer))
+        outer.add_node("x", "Input")
+        outer.add_node("inner", "blk", {**given, **({"repeat": "$q0"} if repeat > 1 else {})})
+        outer.add_node("y", "Output")
+        outer.connect("x", "inner")
+        outer.connect("inner", "y")
+        g.add_node("use", "outer")
+    else:
+        g.add_node("use", "blk", given)
+    g.add_node("n_out", "Output")
+    g.connect("n_in", "use")
+    g.connect("use", "n_out")
     return g
 
 
@@ -134,6 +195,10 @@ def _outputs(model: torch.nn.Module, inputs: list[torch.Tensor]) -> list[torch.T
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(graph=graphs())
 def test_each_sample_is_computed_alone_and_shapes_are_as_inferred(graph):
+    assert_each_sample_alone(graph)
+
+
+def assert_each_sample_alone(graph: Graph) -> None:
     report = check_graph(graph)
     assert not report.problems, report.problems
     torch.manual_seed(0)
@@ -147,6 +212,12 @@ def test_each_sample_is_computed_alone_and_shapes_are_as_inferred(graph):
             assert tuple(out.shape) == (size, *shape), (model.source, size)
             for i in range(size):
                 assert torch.allclose(out[i], alone[i][k][0], rtol=1e-4, atol=1e-5), (model.source, size, i)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(graph=block_graphs())
+def test_with_blocks_each_sample_is_computed_alone_and_shapes_are_as_inferred(graph):
+    assert_each_sample_alone(graph)
 
 
 # ids drawn to collide with what generated code names: arguments and their renamings, the flow variable
@@ -191,3 +262,62 @@ def test_colliding_ids_compute_the_same_function_as_plain_ids(graph, data):
 def plain_model_attr(model: torch.nn.Module, node_id: str) -> str:
     return next(attr for attr, node in model.node_of_attr.items() if node == node_id)
 
+
+
+# names for blocks and their parameters that collide with what a block's class names: its arguments
+# (parameters, input sizes), the network's class, module-level names, and the ids inside
+BLOCK_NAMES = ["Prop", "prop", "blk", "model", "outputs", "torch", "nn", "super", "Blk", "x", "input", "self_"]
+PARAM_NAMES = ["input", "x", "nn", "torch", "name", "param", "super", "in_features", "in_channels", "features",
+               "channels", "Blk", "Outer", "Prop", "_", "n0", "self", "print", "width", "out"]
+
+
+def _relabel_blocks(graph: Graph, ids, blocks, params) -> Graph:
+    """`graph` with every id (top level and inside blocks), block name and parameter name replaced."""
+    block_name = dict(zip(graph.blocks, blocks))
+    out = Graph(graph.name)
+
+    param_name = {name: dict(zip(block.params, params)) for name, block in graph.blocks.items()}
+
+    def copy_nodes(source: Graph, target: Graph, rename: dict, refs: dict) -> None:
+        """Nodes and edges of `source` into `target`: ids renamed, a use's keys renamed as its block's
+        parameters are, `$` values renamed as the enclosing block's parameters are."""
+        for node_id, node in source.nodes.items():
+            values = {}
+            for key, value in node.params.items():
+                key = param_name.get(node.type, {}).get(key, key)
+                if isinstance(value, str) and value.startswith("$"):
+                    value = "$" + refs[value[1:]]
+                values[key] = value
+            target.add_node(rename[node_id], block_name.get(node.type, node.type), values)
+        for target_id, sources in source.inputs.items():
+            for s in sources:
+                target.connect(rename[s], rename[target_id])
+
+    for name, block in graph.blocks.items():
+        names = param_name[name]
+        body = Graph(block_name[name])
+        out.add_block(Block(block_name[name], {names[k]: v for k, v in block.params.items()}, body))
+        copy_nodes(block.body, body, dict(zip(block.body.nodes, ids)), names)
+    copy_nodes(graph, out, dict(zip(graph.nodes, ids[::-1])), {})
+    return out
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(graph=block_graphs(), data=st.data())
+def test_colliding_names_in_blocks_compute_the_same_function(graph, data):
+    most = max([len(graph.nodes)] + [len(b.body.nodes) for b in graph.blocks.values()])
+    ids = data.draw(st.lists(st.sampled_from(COLLIDING), min_size=most, max_size=most, unique=True))
+    blocks = data.draw(st.lists(st.sampled_from(BLOCK_NAMES), min_size=len(graph.blocks),
+                                max_size=len(graph.blocks), unique=True))
+    most_params = max(len(b.params) for b in graph.blocks.values())
+    params = data.draw(st.lists(st.sampled_from(PARAM_NAMES), min_size=most_params, max_size=most_params,
+                                unique=True))
+    colliding = _relabel_blocks(graph, ids, blocks, params)
+    assert not check_graph(colliding).problems, check_graph(colliding).problems
+    plain_model, model = compile_graph(graph).eval(), compile_graph(colliding).eval()
+    ours, theirs = model.state_dict(), plain_model.state_dict()
+    assert [v.shape for v in ours.values()] == [v.shape for v in theirs.values()], model.source
+    plain_model.load_state_dict(dict(zip(theirs, ours.values())))
+    inputs = _inputs(graph, 3, seed=1)
+    for a, b in zip(_outputs(model, inputs), _outputs(plain_model, inputs)):
+        assert torch.allclose(a, b, rtol=0, atol=0, equal_nan=True), model.source

@@ -21,7 +21,7 @@ def overlapping(layout: dict) -> list[tuple[str, str]]:
 
 
 def resnet() -> Graph:
-    g = load_graph(ROOT / "graphs" / "resnet18.yaml")
+    g = load_graph(ROOT / "tests" / "fixtures" / "resnet18_flat.yaml")
     g.layout = layered_layout(g, view=VIEW)
     return g
 

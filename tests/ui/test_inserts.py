@@ -34,7 +34,7 @@ def packed_graph(tmp_path: Path) -> Path:
 
 @pytest.fixture(params=["resnet18", "packed"])
 def dense(request, window, tmp_path):
-    path = ROOT / "graphs" / "resnet18.yaml" if request.param == "resnet18" else packed_graph(tmp_path)
+    path = ROOT / "tests" / "fixtures" / "resnet18_flat.yaml" if request.param == "resnet18" else packed_graph(tmp_path)
     assert window.open_path(path, ask=False)
     assert overlapping(window) == []
     window.view.set_zoom(1.0)

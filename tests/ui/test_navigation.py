@@ -13,7 +13,7 @@ from ui.editor.items import LOD_MEDIUM, LOD_SIMPLE, NODE_H, NODE_W, NodeItem
 from ui.editor.view import FIT_MIN_ZOOM
 
 ROOT = Path(__file__).resolve().parents[2]
-RESNET = ROOT / "graphs" / "resnet18.yaml"
+RESNET = ROOT / "tests" / "fixtures" / "resnet18_flat.yaml"
 
 
 def residual_mlp(tmp_path: Path, blocks: int) -> Path:

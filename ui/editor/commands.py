@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from nodetrainer.graph import Graph
+from nodetrainer.graph import Block, Graph
 
 MERGE_PARAMS = 1001
 
@@ -152,3 +152,61 @@ class SetSection(QUndoCommand):
     def undo(self) -> None:
         self.graph.set_section(self.section, copy.deepcopy(self.old))
 
+
+
+class AddBlock(QUndoCommand):
+    """Adds a block definition; undo removes it (the same object comes back on redo)."""
+
+    def __init__(self, graph: Graph, block: Block, index: int | None = None) -> None:
+        super().__init__(f"Add block {block.name}")
+        self.graph, self.block, self.index = graph, block, index
+
+    def redo(self) -> None:
+        self.graph.add_block(self.block, self.index)
+
+    def undo(self) -> None:
+        self.graph.remove_block(self.block.name)
+
+
+class RemoveBlock(QUndoCommand):
+    def __init__(self, graph: Graph, name: str) -> None:
+        super().__init__(f"Remove block {name}")
+        self.graph, self.name = graph, name
+        self.block: Block | None = None
+        self.index = 0
+
+    def redo(self) -> None:
+        self.index = list(self.graph.blocks).index(self.name)
+        self.block = self.graph.remove_block(self.name)
+
+    def undo(self) -> None:
+        self.graph.add_block(self.block, self.index)
+
+
+class SetBlock(QUndoCommand):
+    """Replaces a block's parameter defaults and description."""
+
+    def __init__(self, graph: Graph, name: str, params: dict[str, Any], description: str | None, text: str = "") -> None:
+        super().__init__(text or f"Edit block {name}")
+        block = graph.blocks[name]
+        self.graph, self.block = graph, block
+        self.old = (copy.deepcopy(block.params), block.description)
+        self.new = (copy.deepcopy(params), description)
+
+    def redo(self) -> None:
+        self.graph.set_block(self.block.name, copy.deepcopy(self.new[0]), self.new[1])
+
+    def undo(self) -> None:
+        self.graph.set_block(self.block.name, copy.deepcopy(self.old[0]), self.old[1])
+
+
+class RenameBlock(QUndoCommand):
+    def __init__(self, graph: Graph, old: str, new: str) -> None:
+        super().__init__(f"Rename block {old} to {new}")
+        self.graph, self.old, self.new = graph, old, new
+
+    def redo(self) -> None:
+        self.graph.rename_block(self.old, self.new)
+
+    def undo(self) -> None:
+        self.graph.rename_block(self.new, self.old)

@@ -79,7 +79,7 @@ class FindBar(QFrame):
         found = find_nodes(self.graph, text) if self.graph is not None else []
         for node_id in found[:MAX_LISTED]:
             node = self.graph.nodes[node_id]
-            spec = node.spec
+            spec = self.graph.spec_of(node)
             item = QListWidgetItem(dot_icon(spec.category if spec else "unknown"), f"{node_id}  ·  {node.type}")
             item.setData(Qt.ItemDataRole.UserRole, node_id)
             item.setToolTip(node_id)

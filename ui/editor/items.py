@@ -168,11 +168,13 @@ class NodeItem(QGraphicsItem):
     its validation problems and its flags (category, level, message): red when any is an error, orange
     for warnings only; the count when more than one."""
 
-    def __init__(self, node_id: str, node_type: str, category: str, multi_input: bool, has_input: bool) -> None:
+    def __init__(self, node_id: str, node_type: str, category: str, multi_input: bool, has_input: bool,
+                 is_block: bool = False) -> None:
         super().__init__()
         self.node_id = node_id
         self.node_type = node_type
         self.category = category
+        self.is_block = is_block  # a use of a block: drawn as a stack of cards; double-click opens it
         self.params_text = ""
         self.shape_text = ""
         self.count_text = ""
@@ -211,7 +213,9 @@ class NodeItem(QGraphicsItem):
 
     def tooltip(self) -> str:
         """Built when asked (the view shows it on hover): id, type, output, parameters, every problem."""
-        lines = [f"<b>{_html(self.node_id)}</b> ({self.node_type})"]
+        lines = [f"<b>{_html(self.node_id)}</b> ({'block ' if self.is_block else ''}{self.node_type})"]
+        if self.is_block:
+            lines.append("<i>double-click to open the block</i>")
         if self.shape_text:
             lines.append(f"output: {self.shape_text}")
         if self.count_text:
@@ -323,10 +327,22 @@ class NodeItem(QGraphicsItem):
         if badge is not None:
             self._paint_badge(painter, t, badge, self.badge_rect())
 
+    def mouseDoubleClickEvent(self, event) -> None:
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "nodeDoubleClicked"):
+            scene.nodeDoubleClicked.emit(self.node_id)
+        event.accept()
+
     def _paint_body(self, painter: QPainter, t: "theme.Theme", pen: QPen | Qt.PenStyle, color: QColor,
                     header: float) -> None:
-        """The rounded body in the node colour with a header band in the category colour."""
+        """The rounded body in the node colour with a header band in the category colour (a use of a block:
+        on two cards behind it, a stack of nodes)."""
         body = QRectF(0, 0, NODE_W, NODE_H)
+        if self.is_block:
+            painter.setPen(QPen(t.node_border, 1.0))
+            painter.setBrush(t.node_fill)
+            for offset in (6.0, 3.0):
+                painter.drawRoundedRect(body.translated(offset, -offset), 6, 6)
         painter.setPen(pen)
         painter.setBrush(t.node_fill)
         painter.drawRoundedRect(body, 6, 6)

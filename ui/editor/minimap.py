@@ -141,7 +141,7 @@ class Minimap(QWidget):
         t = theme.current()
         painter.setPen(Qt.PenStyle.NoPen)
         w, h = max(NODE_W, 2 / self._scale), max(NODE_H, 2 / self._scale)
-        layout = self.view.graph_scene.doc.graph.layout
+        layout = self.view.graph_scene.graph.layout
         groups: dict[str, list[QRectF]] = {}  # by category, or "!" + the level of a badge, or "selected"
         for node_id, item in nodes.items():
             key = ("selected" if node_id in self._selected else

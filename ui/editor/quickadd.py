@@ -26,9 +26,11 @@ class QuickAdd(QFrame):
         layout.addWidget(self.search)
         layout.addWidget(self.list)
         self.resize(260, 300)
-        self.entries: list[tuple[str, str, str]] = (
+        self.base: list[tuple[str, str, str]] = (
             [("node", t.name, f"{t.name} — {t.category}") for t in REGISTRY.values()]
             + [("template", name, f"{name} — template") for name in TEMPLATES])
+        self.entries = list(self.base)
+        self.blocks: dict[str, str] = {}  # the open file's blocks: name -> doc
         self.search.textChanged.connect(self.refilter)
         self.search.returnPressed.connect(self.accept_current)
         self.list.itemActivated.connect(lambda _item: self.accept_current())
@@ -43,13 +45,20 @@ class QuickAdd(QFrame):
             if score is not None:
                 ranked.append((score, label, kind, name))
         for _score, label, kind, name in sorted(ranked):
-            item = QListWidgetItem(dot_icon(REGISTRY[name].category if kind == "node" else "templates"), label)
+            block = kind == "node" and name not in REGISTRY
+            category = "blocks" if block else REGISTRY[name].category if kind == "node" else "templates"
+            item = QListWidgetItem(dot_icon(category), label)
             item.setData(Qt.ItemDataRole.UserRole, (kind, name))
-            doc = REGISTRY[name].doc if kind == "node" else TEMPLATES[name].doc
+            doc = self.blocks.get(name, "") if block else REGISTRY[name].doc if kind == "node" else TEMPLATES[name].doc
             item.setToolTip(doc)
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
+
+    def set_blocks(self, blocks: dict[str, str]) -> None:
+        """Offer the open file's blocks (name -> doc) too."""
+        self.blocks = dict(blocks)
+        self.entries = [("node", name, f"{name} — block") for name in blocks] + self.base
 
     def popup_at(self, global_pos: QPoint) -> None:
         self.search.clear()

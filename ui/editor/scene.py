@@ -22,7 +22,6 @@ from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsScene
 
 from nodetrainer.graph import GraphEvent
-from nodetrainer.layers import REGISTRY
 from nodetrainer.validate import Report
 
 from ..document import Document
@@ -35,6 +34,7 @@ SNAP_RADIUS = 24.0
 
 class GraphScene(QGraphicsScene):
     fileDropped = Signal(str)
+    nodeDoubleClicked = Signal(str)  # a node was double-clicked (a use of a block opens it)
     wireDroppedOnEmpty = Signal(str, bool, QPointF)  # node id, from its output?, where
     contentChanged = Signal()  # nodes, edges or positions changed (for overviews such as the minimap)
     badgesChanged = Signal(list)  # ids of nodes whose badge appeared, went or changed level
@@ -53,9 +53,44 @@ class GraphScene(QGraphicsScene):
         self._graph_rect: QRectF | None = None  # every node's bounds, until the graph changes
         self._edge_drawing: tuple[list[QLineF], list[QPainterPath]] | None = None
         self.flags: dict[str, dict[str, tuple[str, str]]] = {}  # node id -> category -> (level, message)
-        document.graph.subscribe(self._on_event)
+        self.graph = document.view  # the graph shown: the file's, or an open block's body
+        self._unsubscribe = self.graph.subscribe(self._on_event)
+        document.graph.subscribe(self._on_top_event)
         document.validated.connect(self.apply_report)
+        document.viewChanged.connect(self._view_changed)
         self.rebuild()
+
+    def _view_changed(self) -> None:
+        """Another graph in view (a block opened, or back): mirror it instead."""
+        if self.doc.view is self.graph:
+            return
+        self._unsubscribe()
+        self.graph = self.doc.view
+        self._unsubscribe = self.graph.subscribe(self._on_event)
+        self.rebuild()
+
+    def _on_top_event(self, event: GraphEvent) -> None:
+        """The file's own events while a block's body is shown, and changes of blocks at the top level."""
+        if event.kind == "block_changed":
+            for node_id in [n for n, node in self.graph.nodes.items() if node.type in (event.node, event.other)]:
+                self._replace_item(node_id)  # its Inputs (ports) or parameters may have changed
+        elif event.kind == "replaced" and self.graph is not self.doc.graph:
+            self.flags.clear()
+
+    def _replace_item(self, node_id: str) -> None:
+        item = self.nodes.get(node_id)
+        if item is None:
+            return
+        keys = [edge.key for edge in list(item.edges)]
+        for key in keys:
+            self._remove_edge_item(key)
+        selected = item.isSelected()
+        self.removeItem(item)
+        del self.nodes[node_id]
+        new = self._add_node_item(node_id)
+        new.setSelected(selected)
+        for source, target in keys:
+            self._add_edge_item(source, target)
 
     # -- mirroring the graph ----------------------------------------------------------------
     def rebuild(self) -> None:
@@ -65,7 +100,7 @@ class GraphScene(QGraphicsScene):
         self.nodes.clear()  # first: clearing the scene changes the selection, and views may ask
         self.edges.clear()
         self.clear()
-        g = self.doc.graph
+        g = self.graph
         for node_id in g.nodes:
             self._add_node_item(node_id)
         for source, target in g.edges():
@@ -84,12 +119,13 @@ class GraphScene(QGraphicsScene):
         self.setSceneRect(rect.adjusted(-2000, -2000, 2000, 2000))
 
     def _add_node_item(self, node_id: str) -> NodeItem:
-        node = self.doc.graph.nodes[node_id]
-        spec = node.spec
+        node = self.graph.nodes[node_id]
+        spec = self.graph.spec_of(node)
         item = NodeItem(node_id, node.type, spec.category if spec else "unknown",
-                        multi_input=bool(spec and spec.multi_input), has_input=not (spec and spec.max_inputs == 0))
+                        multi_input=bool(spec and spec.multi_input), has_input=not (spec and spec.max_inputs == 0),
+                        is_block=bool(spec and spec.extra.get("block")))
         item.set_content(params_text=self._params_text(node_id))
-        x, y = self.doc.graph.layout.get(node_id, (0.0, 0.0))
+        x, y = self.graph.layout.get(node_id, (0.0, 0.0))
         item.setPos(x, y)
         if not self.detailed:
             item.set_ports_visible(False)
@@ -115,10 +151,18 @@ class GraphScene(QGraphicsScene):
             self._edge_drawing = None
 
     def _params_text(self, node_id: str) -> str:
-        node = self.doc.graph.nodes[node_id]
-        spec = node.spec
+        node = self.graph.nodes[node_id]
+        spec = self.graph.spec_of(node)
         if spec is None:
             return "unknown type"
+        if spec.extra.get("block"):  # the values the use gives, and its copies
+            parts = [f"{k} {fmt_value(v)}" for k, v in node.params.items() if k != "repeat"]
+            if node.params.get("repeat", 1) != 1:
+                parts.insert(0, f"×{node.params['repeat']}")
+            if parts:
+                return "  ".join(parts)
+            body = self.graph.blocks[node.type].body
+            return f"{sum(1 for n in body.nodes.values() if n.type not in ('Input', 'Output'))} nodes"
         shown = [k for k in spec.key_params] + [k for k in node.params if k not in spec.key_params and k != "init"]
         parts = []
         for key in shown:
@@ -170,19 +214,34 @@ class GraphScene(QGraphicsScene):
         elif kind == "moved":
             item = self.nodes.get(node_id)
             if item is not None:
-                x, y = self.doc.graph.layout[node_id]
+                x, y = self.graph.layout[node_id]
                 if item.pos() != QPointF(x, y):
                     item.setPos(x, y)
         self._changed()
 
+    def shown_result(self, report: Report):
+        """The inference whose shapes the view shows: the file's, or the open block's instance (the use it
+        was opened from, else its first use); None for a block no use reaches."""
+        if self.graph is self.doc.graph:
+            return report.shapes
+        block = self.doc.view_block
+        instance = report.shapes.instance(self.doc.view_path) if self.doc.view_path else None
+        if instance is None or instance.graph is not self.graph:
+            instance = report.shapes.first_instance(block) if block else None
+        return instance
+
     def apply_report(self, report: Report) -> None:
         """Output shapes, parameter counts and problem badges from the latest validation."""
-        tensors = report.shapes.tensors
-        counts = {row.id: row.params for row in self.doc.summary().rows} if tensors else {}
+        from nodetrainer.blocks import problem_nodes
+        result = self.shown_result(report)
+        tensors = result.tensors if result is not None else {}
+        counts = {n: result.cost(n).params for n in tensors} if result is not None else {}
         by_node: dict[str, list[str]] = {}
         for problem in self.doc.problems:
-            if problem.node is not None:
-                by_node.setdefault(problem.node, []).append(problem.message)
+            for node_id in problem_nodes(problem, self.doc.graph, self.doc.view_block, self.doc.view_path):
+                inner = problem.node if problem.node and problem.node != node_id else ""
+                by_node.setdefault(node_id, []).append(f"{inner}: {problem.message}" if inner and "/" in inner
+                                                       else problem.message)
         restyled = []
         for node_id, item in self.nodes.items():
             badge = item.badge_level if item.problems or item.flags else None
@@ -273,7 +332,7 @@ class GraphScene(QGraphicsScene):
     # -- queries -------------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
         chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
-        return [n for n in self.doc.graph.nodes if n in chosen]
+        return [n for n in self.graph.nodes if n in chosen]
 
     def selected_edges(self) -> list[tuple[str, str]]:
         return [i.key for i in self.selectedItems() if isinstance(i, EdgeItem)]
@@ -316,7 +375,7 @@ class GraphScene(QGraphicsScene):
             node_type = bytes(mime.data(MIME_TYPE)).decode()
             top_left = (pos.x() - NODE_W / 2, pos.y() - NODE_H / 2)
             edge = self.edge_at(pos)
-            if edge is not None and node_type in REGISTRY:
+            if edge is not None and self.graph.spec_of(node_type) is not None:
                 node_id = self.doc.add_on_edge(node_type, top_left, *edge.key)
             else:
                 node_id = self.doc.add_node(node_type, top_left)
@@ -454,7 +513,7 @@ class GraphScene(QGraphicsScene):
         # snapping may leave an item off its model position when nothing changed in the model
         for n in moved:
             if n in self.nodes:
-                x, y = self.doc.graph.layout[n]
+                x, y = self.graph.layout[n]
                 self.nodes[n].setPos(x, y)
 
     def items_rect(self, ids=None) -> QRectF:

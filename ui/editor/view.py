@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QGraphicsView, QToolTip
 
 from .. import theme
 from .items import LOD_MEDIUM, LOD_SIMPLE
+from .breadcrumb import Breadcrumb
 from .find import FindBar
 from .minimap import Minimap
 from .quickadd import QuickAdd
@@ -58,6 +59,7 @@ class GraphView(QGraphicsView):
         scene.wireDroppedOnEmpty.connect(self._wire_dropped)
         theme.manager().changed.connect(self._theme_changed)
         self.minimap = Minimap(self)
+        self.breadcrumb = Breadcrumb(scene.doc, self)
         self.find_bar = FindBar(self)
         self.find_bar.highlighted.connect(self.center_on_node)
         self.find_bar.chosen.connect(self.reveal)
@@ -230,6 +232,8 @@ class GraphView(QGraphicsView):
         if event.key() == Qt.Key.Key_Escape and self.graph_scene.wire is not None:
             self.graph_scene.cancel_wire()
             return
+        if event.key() == Qt.Key.Key_Escape and self.breadcrumb.back():  # out of an open block
+            return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
@@ -245,7 +249,7 @@ class GraphView(QGraphicsView):
         area = self.viewport().rect()
         self._before_find = (self.transform(), self.mapToScene(area.center()))
         corner = self.viewport().mapToGlobal(area.topRight())
-        self.find_bar.popup_at(corner - QPoint(self.find_bar.width() + 12, -12), self.graph_scene.doc.graph)
+        self.find_bar.popup_at(corner - QPoint(self.find_bar.width() + 12, -12), self.graph_scene.graph)
 
     def _find_cancelled(self) -> None:
         """Escape in the find box: back to the view from before the search."""

@@ -1,8 +1,10 @@
-"""The palette: every node type by category, plus templates, with a search box; drag items onto the canvas.
+"""The palette: every node type by category, the file's blocks, and templates; drag items onto the canvas.
 
 Types come from the layer registry, so a new layer declaration appears here by
-itself. A drag carries the type name (or template name) as MIME data that the
-canvas scene understands; double-click (or Enter) adds the item at the view centre.
+itself; `set_blocks` lists the open file's block types (a use of one is dropped
+like any node). A drag carries the type name (or template name) as MIME data
+that the canvas scene understands; double-click (or Enter) adds the item at the
+view centre.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from ..editor.scene import MIME_TEMPLATE, MIME_TYPE
 CATEGORY_TITLES = {
     "io": "Inputs and outputs", "layers": "Layers", "activations": "Activations",
     "normalization": "Normalization and regularization", "reshape": "Reshape and pooling", "merge": "Merges",
-    "templates": "Templates",
+    "blocks": "Blocks of this file", "templates": "Templates",
 }
 ROLE = Qt.ItemDataRole.UserRole
 
@@ -94,6 +96,7 @@ class Palette(QWidget):
         layout.addWidget(self.tree)
         self.categories: dict[str, QTreeWidgetItem] = {}
         self.items: dict[tuple[str, str], QTreeWidgetItem] = {}
+        self.block_docs: dict[str, str] = {}
         self._build()
         self.search.textChanged.connect(self.filter)
         self.search.returnPressed.connect(self._activate_first)
@@ -101,7 +104,7 @@ class Palette(QWidget):
         theme.manager().changed.connect(self._recolour)
 
     def _build(self) -> None:
-        for category in list(CATEGORIES) + ["templates"]:
+        for category in list(CATEGORIES) + ["blocks", "templates"]:
             top = QTreeWidgetItem([CATEGORY_TITLES.get(category, category)])
             top.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = top.font(0)
@@ -113,7 +116,21 @@ class Palette(QWidget):
             self._add_item(spec.category, "node", spec.name, spec.doc)
         for template in TEMPLATES.values():
             self._add_item("templates", "template", template.name, template.doc)
+        self.categories["blocks"].setHidden(True)
         self.tree.expandAll()
+
+    def set_blocks(self, blocks: dict[str, str]) -> None:
+        """List the file's blocks (name -> doc); they are dragged like node types."""
+        if blocks == self.block_docs:
+            return
+        top = self.categories["blocks"]
+        for name in self.block_docs:
+            self.items.pop(("node", name), None)
+        top.takeChildren()
+        self.block_docs = dict(blocks)
+        for name, doc in blocks.items():
+            self._add_item("blocks", "node", name, doc)
+        self.filter(self.search.text())
 
     def _add_item(self, category: str, kind: str, name: str, doc: str) -> None:
         parent = self.categories.get(category) or self.categories["layers"]
@@ -136,7 +153,8 @@ class Palette(QWidget):
             for i in range(top.childCount()):
                 item = top.child(i)
                 kind, name = item.data(0, ROLE)
-                doc = REGISTRY[name].doc if kind == "node" else TEMPLATES[name].doc
+                doc = (REGISTRY[name].doc if name in REGISTRY else self.block_docs.get(name, "")) if kind == "node" \
+                    else TEMPLATES[name].doc
                 hide = matches(text, name, doc) is None
                 item.setHidden(hide)
                 shown += not hide

@@ -22,11 +22,14 @@ def problem_text(problem: Problem, with_line: bool = True) -> str:
         where.append(f"line {problem.line}")
     head = " · ".join(where)
     node = f"{problem.node}: " if problem.node else ""
+    if problem.block:
+        node = f"block {problem.block} · {node}"
     return f"{head} · {node}{problem.message}" if head else f"{node}{problem.message}"
 
 
 class ProblemsPanel(QWidget):
     nodeActivated = Signal(str)
+    problemActivated = Signal(object)  # the Problem clicked (with its node path and block, if any)
     countChanged = Signal(int)
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
@@ -68,6 +71,7 @@ class ProblemsPanel(QWidget):
             item = QListWidgetItem(icon, problem_text(problem, lines or id(problem) in read))
             item.setToolTip(str(problem) if lines else problem_text(problem, False))
             item.setData(ROLE, problem.node)
+            item.setData(ROLE + 1, problem)
             self.list.addItem(item)
         self.countChanged.emit(len(problems))
 
@@ -76,5 +80,8 @@ class ProblemsPanel(QWidget):
 
     def _clicked(self, item: QListWidgetItem) -> None:
         node = item.data(ROLE)
-        if node:
+        problem = item.data(ROLE + 1)
+        if problem is not None and (problem.block or "/" in (problem.node or "")):
+            self.problemActivated.emit(problem)
+        elif node:
             self.nodeActivated.emit(node)
