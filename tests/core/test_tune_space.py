@@ -101,3 +101,28 @@ def test_short_names_tell_paths_apart():
     assert short_names(["training.optimizer.lr", "nodes.fc1.out_features", "nodes.fc2.out_features"]) == {
         "training.optimizer.lr": "lr", "nodes.fc1.out_features": "fc1.out_features",
         "nodes.fc2.out_features": "fc2.out_features"}
+
+
+def test_block_paths_are_tunable_like_any_value():
+    """A deeper model is one tunable number: a use's repeat, a use's block parameter, a block's default and a
+    value inside a block are read, written and checked through the same paths as node parameters."""
+    from pathlib import Path
+
+    from nodetrainer.graphfile import load_graph
+    from nodetrainer.tune import values
+    from nodetrainer.validate import check_graph
+
+    graph = load_graph(Path(__file__).resolve().parents[2] / "graphs" / "resnet18.yaml")
+    assert values.get_value(graph, "nodes.layer1.repeat") == 2
+    assert values.get_value(graph, "nodes.layer3_1.channels") == 256
+    assert values.get_value(graph, "blocks.basic.params.channels") == 64
+    assert values.get_value(graph, "blocks.basic.nodes.conv1.kernel_size") == 3
+    deeper = values.apply_values(graph, {"nodes.layer1.repeat": 3, "blocks.basic.nodes.conv1.kernel_size": 5,
+                                         "blocks.basic.nodes.conv1.padding": 2})
+    assert deeper.nodes["layer1"].params["repeat"] == 3 and graph.nodes["layer1"].params["repeat"] == 2
+    assert not check_graph(deeper).problems
+    assert check_graph(deeper).shapes  # the deeper network still infers
+    assert values.value_problem(graph, "nodes.layer1.repeat", 0) is not None  # checked like a file value
+    assert values.value_problem(graph, "nodes.layer1.repeat", 4) is None
+    assert "no parameter" in values.value_problem(graph, "nodes.layer1.kernel_size", 3)
+    assert "names no block" in values.value_problem(graph, "blocks.nope.params.channels", 3)
