@@ -17,8 +17,9 @@ import keyword
 
 # what the compiler sets on every compiled module (compiler.compile_graph)
 MODULE_METADATA = ("source", "input_ids", "output_ids", "node_of_attr")
-# names the generated code itself uses: the module, its imports, throwaway values, the init loop
-CODE_NAMES = ("self", "torch", "nn", "_", "name", "param")
+# names the generated code itself uses: the module, its imports, throwaway values, the init loop, and the
+# classmethod an export from a run adds (an attribute of that name would hide it)
+CODE_NAMES = ("self", "torch", "nn", "_", "name", "param", "cls", "load_trained")
 
 
 def reserved_names() -> frozenset[str]:

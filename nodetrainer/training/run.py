@@ -267,20 +267,30 @@ def _check_output(g: Any, cfg: TrainingConfig, dataset: Any, output_id: str, sha
 
 
 # -- evaluation ---------------------------------------------------------------------------
-def evaluate_run(run_dir: str | os.PathLike, split: str = "test", device: str | None = None) -> dict[str, float]:
-    """Loss and metrics of a run's kept weights on `split` (val or test); ConfigError when it has no such split."""
-    from ..graphfile import load_graph
-    run = RunFolder(run_dir)
+def kept_weights(run: RunFolder) -> dict[str, Any]:
+    """The checkpoint holding the weights a run kept (summary.json's `kept_weights`, else best.pt, else
+    last.pt): the state dict under "model", with the normalization statistics and data facts of the run.
+    ConfigError (one line) when `run` is no run folder or has no readable weights."""
     if not (run.path / GRAPH_FILE).exists():
         raise ConfigError(Problem(f"not a run folder: it has no {GRAPH_FILE}", str(run.path)))
-    summary = run.read_summary() or {}
+    try:
+        summary = run.read_summary() or {}
+    except (OSError, ValueError):
+        summary = {}
     kept = summary.get("kept_weights") or BEST_FILE
     weights_path = run.path / kept
     if not weights_path.exists():
         weights_path = run.path / (LAST_FILE if kept == BEST_FILE else BEST_FILE)
     if not weights_path.exists():
         raise ConfigError(Problem(f"the run folder has no weights ({BEST_FILE} or {LAST_FILE})", str(run.path)))
-    payload = _load(weights_path)
+    return _load(weights_path)
+
+
+def evaluate_run(run_dir: str | os.PathLike, split: str = "test", device: str | None = None) -> dict[str, float]:
+    """Loss and metrics of a run's kept weights on `split` (val or test); ConfigError when it has no such split."""
+    from ..graphfile import load_graph
+    run = RunFolder(run_dir)
+    payload = kept_weights(run)
     graph = load_graph(run.path / GRAPH_FILE)
     overrides = {"device": device} if device else None
     g = apply_overrides(graph, overrides)
@@ -320,4 +330,4 @@ def _load(path: Path) -> dict[str, Any]:
         raise ConfigError(Problem(f"cannot read the checkpoint: {type(exc).__name__}: {text}", str(path))) from None
 
 
-__all__ = ["TrainingSession", "prepare", "resume", "evaluate_run", "apply_overrides"]
+__all__ = ["TrainingSession", "prepare", "resume", "evaluate_run", "apply_overrides", "kept_weights"]
