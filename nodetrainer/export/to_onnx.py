@@ -162,15 +162,16 @@ def _alone(node_id: str, node_type: str, params: dict[str, Any], ins: list[Any])
 
 
 def _operator(exc: BaseException) -> str | None:
-    """The aten operator an exporter error names (aten.lgamma.default -> aten.lgamma), if any."""
+    """The operator an exporter error names (`op='prims.lgamma'`, `torch.ops.aten.x.default`), if any."""
     text = ""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:  # the operator is often named by a cause, not the error
         seen.add(id(exc))
         text += " " + str(exc)
         exc = exc.__cause__ or exc.__context__
-    found = re.search(r"aten[.:]{1,2}(\w+)", text)
-    return f"aten.{found.group(1)}" if found else None
+    found = re.search(r"op='(\w+\.\w+)'", text) or re.search(r"torch\.ops\.(\w+\.\w+)", text) \
+        or re.search(r"\b((?:aten|prims)\.\w+)", text)
+    return found.group(1) if found else None
 
 
 def _first_line(exc: BaseException) -> str:
