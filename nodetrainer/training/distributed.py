@@ -97,6 +97,18 @@ class Distributed:
             dist.destroy_process_group()
 
 
+def launch_command(graph_file: str, nproc_per_node: int, nnodes: int = 1, master_addr: str = "MASTER_ADDR",
+                   master_port: int = 29500) -> list[str]:
+    """The command line(s) that train `graph_file` on `nproc_per_node` processes on each of `nnodes` machines:
+    one line for one machine, else one per machine (each with its --node-rank), ready to paste in a shell."""
+    import shlex
+    base = ["nodetrainer", "train", graph_file, "--nproc-per-node", str(nproc_per_node)]
+    if nnodes <= 1:
+        return [shlex.join(base)]
+    return [shlex.join(base + ["--nnodes", str(nnodes), "--node-rank", str(rank), "--master-addr", master_addr,
+                               "--master-port", str(master_port)]) for rank in range(nnodes)]
+
+
 def free_port() -> int:
     """A TCP port free on this machine now (the rendezvous of a one-machine run when none is given)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -124,4 +136,4 @@ def failure_line(exc: Any) -> str:
     return f"rank {rank} {how}"
 
 
-__all__ = ["Distributed", "free_port", "failure_line"]
+__all__ = ["Distributed", "free_port", "failure_line", "launch_command"]

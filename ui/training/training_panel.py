@@ -30,6 +30,7 @@ from nodetrainer.training.device import available_devices
 
 from ..widgets.params import ChoiceEdit, ParamForm, TextEdit, editor_for
 from .graphlink import subscribe
+from .launch_command import LaunchCommand
 
 ApplySection = Callable[[str, Any], None]
 
@@ -87,6 +88,8 @@ class TrainingPanel(QWidget):
             for key in keys:
                 self._add_key(key, form, box)
             column.addWidget(box)
+        self.launch = LaunchCommand(graph)  # the command line for several GPUs or machines
+        column.addWidget(self.launch)
         column.addStretch(1)
 
         scroll = QScrollArea()
@@ -166,6 +169,7 @@ class TrainingPanel(QWidget):
             self._unsubscribe()
         self.graph = graph
         self._unsubscribe = subscribe(graph, self, TrainingPanel._on_graph_event)
+        self.launch.set_graph(graph)
         self.load()
 
     def _on_graph_event(self, event: Any) -> None:
