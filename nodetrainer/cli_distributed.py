@@ -50,6 +50,7 @@ def wants_launch(args: argparse.Namespace) -> bool:
 
 def launch(args: argparse.Namespace) -> int:
     """Starts the workers and turns their outcome into an exit status and at most a few lines."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
@@ -84,7 +85,7 @@ def launch(args: argparse.Namespace) -> int:
             for line in lines:
                 print(line, file=sys.stderr)
             return EXIT_INVALID
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SignalException):  # Ctrl-C (or a kill) reaches every process
             print("interrupted; the run keeps its last checkpoint"
                   + (f": continue with nodetrainer train --resume {run_dir}" if run_dir else ""), file=sys.stderr)
             return EXIT_INTERRUPTED
@@ -219,7 +220,8 @@ class _quiet_launcher:
     NAMES = ("torch.distributed", "torch.multiprocessing")
 
     def __enter__(self) -> None:
-        self.saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in self.NAMES]
+        names = [n for n in logging.root.manager.loggerDict if n.startswith(self.NAMES)]
+        self.saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in {*self.NAMES, *names}]
         for logger, _ in self.saved:
             logger.setLevel(logging.CRITICAL + 1)
 

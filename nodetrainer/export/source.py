@@ -133,9 +133,7 @@ class ExportSource:
         return out
 
     def _seed(self) -> int:
-        training = self.graph.training if isinstance(self.graph.training, dict) else {}
-        seed = training.get("seed", 0)
-        return int(seed) if isinstance(seed, int) else 0
+        return int(self.graph.training_config().seed)
 
 
 def open_source(path: str | os.PathLike) -> ExportSource:

@@ -26,7 +26,7 @@ from torch import nn
 from ..errors import Problem
 from ..graph import Graph
 from .result import ExportRefused, ExportResult, as_list, max_abs_diff, tolerance, write_all
-from .source import ExportSource
+from .source import EXAMPLE_BATCH, ExportSource
 
 OPSET = 18
 TRACE_BATCH = 2  # the example batch traced; checks run on another size, so a batch size baked in shows
@@ -98,11 +98,10 @@ def build_onnx(source: ExportSource) -> tuple[bytes, float]:
 def onnx_export(source: ExportSource, out: Path) -> ExportResult:
     data, diff = build_onnx(source)
     written = write_all([(out, data)])
-    inputs = ", ".join(source.input_ids)
-    lines = [f"wrote {out} (opset {OPSET}, inputs {inputs}, dynamic batch"
-             + (", raw samples: normalization included)" if source.trained() and source.trained().normalized
-                else ")"),
-             f"max abs difference from torch (onnxruntime, batch of {len(source.example_inputs()[0])}): {diff:.3g}"]
+    trained = source.trained()
+    raw = ", raw samples: normalization included" if trained is not None and trained.normalized else ""
+    lines = [f"wrote {out} (opset {OPSET}, inputs {', '.join(source.input_ids)}, dynamic batch{raw})",
+             f"max abs difference from torch (onnxruntime, batch of {EXAMPLE_BATCH}): {diff:.3g}"]
     return ExportResult("onnx", written, diff, lines=lines)
 
 
