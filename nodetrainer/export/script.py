@@ -15,7 +15,6 @@ network class, given the graph's weights, the same outputs.
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
