@@ -189,6 +189,7 @@ def _tidy(run_dir: Path | None, created: bool) -> None:
     try:
         if {p.name for p in Path(run_dir).iterdir()} <= {"graph.yaml"}:
             shutil.rmtree(run_dir)
+            Path(run_dir).parent.rmdir()  # the graph's folder too, when this was its only run
     except OSError:
         pass
 
