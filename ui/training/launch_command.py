@@ -5,17 +5,18 @@ and M machines goes through `nodetrainer train FILE --nproc-per-node N` (see
 nodetrainer/training/distributed.py, which also builds the text). The box shows
 that command for the graph's file, one line per machine when M > 1, and a Copy
 button; an unsaved graph is asked to be saved first, since the command names its file.
+The box does not subscribe to the graph: the Training panel refreshes it when it
+reloads, and it refreshes itself when shown and before copying (the file's path
+changes on Save As, which sends no graph event).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout
 
 from nodetrainer.training.distributed import launch_command
-
-from .graphlink import subscribe
 
 
 class LaunchCommand(QGroupBox):
@@ -24,7 +25,6 @@ class LaunchCommand(QGroupBox):
     def __init__(self, graph: Any, parent: Any = None) -> None:
         super().__init__("Several GPUs or machines", parent)
         self.graph = graph
-        self._unsubscribe: Callable[[], None] | None = None
         self.setToolTip("The app trains on one process. This command trains the saved graph file on several "
                         "processes (DDP: one per GPU, or gloo on the CPU) through torch.distributed.run.")
         self.nproc = QSpinBox()
@@ -61,15 +61,8 @@ class LaunchCommand(QGroupBox):
         self.set_graph(graph)
 
     def set_graph(self, graph: Any) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
         self.graph = graph
-        self._unsubscribe = subscribe(graph, self, LaunchCommand._on_graph_event)
         self.refresh()
-
-    def _on_graph_event(self, event: Any) -> None:
-        if event.kind == "replaced":
-            self.refresh()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name; the file may have been saved meanwhile
         self.refresh()
@@ -93,4 +86,5 @@ class LaunchCommand(QGroupBox):
         self.copy.setEnabled(bool(path))
 
     def copy_command(self) -> None:
+        self.refresh()
         QGuiApplication.clipboard().setText(self.text())

@@ -191,6 +191,7 @@ class TrainingPanel(QWidget):
             self.problems.setVisible(bool(errors))
             self.problems.setText("\n".join(f"training.{'.'.join(p[1:]) or ''}: {m}" for p, m in errors))
             self._load_outputs()
+            self.launch.refresh()
             self.top.set_values(raw)
             loss = raw.get("loss") if isinstance(raw.get("loss"), str) else TRAINING_PARAMS["loss"].default
             self.top.editors["label_smoothing"].setEnabled(loss == "cross_entropy")
