@@ -1,25 +1,32 @@
 """File > Export…: the graph, or one of its runs' kept weights, as Python, ONNX, INT8 ONNX or a training script.
 
-The dialog only gathers choices and shows outcomes; nodetrainer.export does the
-work (and every check) in a background thread, so the window stays responsive
-while ONNX is traced or INT8 calibrated. The source is "the graph as it is" (the
-document, unsaved edits included) or a run of this graph from its runs folder
-(nodetrainer.training.history.list_runs); INT8 needs a run. After writing, the
-result panel shows what the export printed: the files, the largest difference
-from torch, and for INT8 both accuracies and sizes.
+The dialog only gathers choices and shows outcomes: the export itself is
+`nodetrainer export SOURCE --to TARGET -o OUT`, run in a separate process
+(QProcess), so the window stays responsive while ONNX is traced or INT8
+calibrated. (Not a thread: torch.export registers operator kernels process-wide,
+and doing that beside the GUI thread's Python work was seen to deadlock.) The
+source is "the graph as it is" (the document, unsaved edits included, checked
+here first and handed over as a temporary file with absolute data paths) or a
+run of this graph from its runs folder (nodetrainer.training.history.list_runs);
+INT8 needs a run. Success or failure is the command's exit status; the result
+panel shows what it printed: the files, the largest difference from torch, and
+for INT8 both accuracies and sizes, or its one-line refusals.
 """
 from __future__ import annotations
 
-import threading
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
-from nodetrainer.errors import NodeTrainerError
-from nodetrainer.export import ExportSource, default_output, export, open_source
+from nodetrainer.errors import GraphError
+from nodetrainer.export import ExportSource, default_output
 from nodetrainer.training.history import RunInfo, list_runs
 
 TARGETS = [("Python module (.py)", "python"), ("ONNX model (.onnx)", "onnx"),
@@ -27,13 +34,7 @@ TARGETS = [("Python module (.py)", "python"), ("ONNX model (.onnx)", "onnx"),
 FILTERS = {"python": "Python files (*.py)", "script": "Python files (*.py)", "onnx": "ONNX models (*.onnx)",
            "onnx-int8": "ONNX models (*.onnx)"}
 AS_IS = "The graph as it is"
-
-
-class _Job(QObject):
-    """Runs one export off the GUI thread; its signals arrive in the GUI thread."""
-
-    finished = Signal(object)  # ExportResult
-    failed = Signal(str)  # one line per problem
+ROOT = Path(__file__).resolve().parents[1]  # the nodetrainer the app runs is the one the export process imports
 
 
 class ExportDialog(QDialog):
@@ -48,8 +49,9 @@ class ExportDialog(QDialog):
         self.start_dir = Path(start_dir)
         self.ask_path = ask_path or self._ask_path
         self.runs = [r for r in list_runs(runs_dir, graph.name) if _has_weights(r)]
-        self.result = None
-        self._job: _Job | None = None
+        self.succeeded: bool | None = None  # the last export's outcome (None: none finished yet)
+        self.process: QProcess | None = None
+        self._temp: str | None = None
 
         self.target = QComboBox()
         for label, key in TARGETS:
@@ -103,25 +105,31 @@ class ExportDialog(QDialog):
     def set_source(self, run_path: str | None) -> None:
         self.source.setCurrentIndex(self.source.findData(run_path) if run_path else 0)
 
-    def export_source(self) -> ExportSource:
-        """The chosen source: the document's graph (checked now) or a run folder."""
+    def source_argument(self) -> str:
+        """What the export command reads: the chosen run folder, or the document's graph (checked now; GraphError
+        listing its problems) written to a temporary file with its data paths made absolute."""
         path = self.source.currentData()
         if path:
-            return open_source(path)
-        from nodetrainer.errors import GraphError
+            return path
+        from nodetrainer.export.source import with_absolute_data
+        from nodetrainer.graphfile import dump_graph
         from nodetrainer.validate import check_graph
-        graph = self.graph.copy()
-        graph.name = self.name
-        problems = check_graph(graph).problems
+        problems = check_graph(self.graph).problems
         if problems:
             raise GraphError(problems)
-        return ExportSource(graph, Path(graph.path) if graph.path else Path(f"{graph.name}.yaml"))
+        base = Path(self.graph.path).parent if self.graph.path else Path.cwd()
+        graph = with_absolute_data(self.graph, base)
+        graph.name = self.name
+        self._temp = tempfile.mkdtemp(prefix="nodetrainer-export-")
+        file = Path(self._temp) / (Path(self.graph.path).name if self.graph.path else f"{graph.name}.yaml")
+        file.write_text(dump_graph(graph), encoding="utf-8")
+        return str(file)
 
     def _update(self) -> None:
         needs_run = self.target_key == "onnx-int8" and self.source.currentData() is None
         self.note.setText("INT8 is calibrated and measured on a run's data: choose one of this graph's runs "
                           "(train the graph first)." if needs_run else _hint(self.target_key))
-        self.export_button.setEnabled(not needs_run and self._job is None)
+        self.export_button.setEnabled(not needs_run and not self.busy)
         stem = default_output(ExportSource(self.graph, Path(".")), self.target_key).name
         current = Path(self.output.text()) if self.output.text() else None
         folder = current.parent if current else self.start_dir
@@ -138,55 +146,67 @@ class ExportDialog(QDialog):
 
     # -- exporting -------------------------------------------------------------------------------
     def start(self) -> None:
-        """Exports in a background thread; `outcome` shows the result or the one-line reasons."""
-        if self._job is not None:
+        """Starts `nodetrainer export` in another process; `outcome` shows what it printed when it ends."""
+        if self.busy:
             return
         out = Path(self.output.text()).expanduser()
         if not out.parent.is_dir():
-            self._failed(f"The folder {out.parent} does not exist.")
+            self._show(False, f"The folder {out.parent} does not exist.")
             return
         try:
-            source = self.export_source()
-        except NodeTrainerError as exc:
-            self._failed("\n".join(str(p) for p in exc.problems))
+            source = self.source_argument()
+        except GraphError as exc:
+            self._show(False, "\n".join(str(p) for p in exc.problems))
             return
-        job = _Job(self)
-        job.finished.connect(self._finished)
-        job.failed.connect(self._failed)
-        self._job = job
+        process = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), env.value("PYTHONPATH")) if p))
+        process.setProcessEnvironment(env)
+        process.setProgram(sys.executable)
+        process.setArguments(["-m", "nodetrainer.cli", "export", source, "--to", self.target_key, "-o", str(out)])
+        process.finished.connect(self._finished)
+        process.errorOccurred.connect(self._not_started)
+        self.process = process
+        self.succeeded = None
         self.export_button.setEnabled(False)
+        self.outcome.setStyleSheet("")
         self.outcome.setText(f"Exporting to {out.name}… (checking it against torch)")
-        target = self.target_key
-
-        def work() -> None:
-            try:
-                job.finished.emit(export(source, target, out))
-            except NodeTrainerError as exc:
-                job.failed.emit("\n".join(str(p) for p in exc.problems))
-            except OSError as exc:
-                job.failed.emit(f"Could not write {out}: {exc.strerror or exc}")
-            except Exception as exc:  # a bug: one line, not a traceback dialog
-                job.failed.emit(f"Export failed: {type(exc).__name__}: {exc}")
-
-        threading.Thread(target=work, name="export", daemon=True).start()
+        process.start()
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self.process is not None
 
-    def _finished(self, result: Any) -> None:
-        self._job = None
-        self.result = result
-        self.outcome.setText("\n".join(result.lines))
-        self.outcome.setStyleSheet("")
-        self._update()
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        process, self.process = self.process, None
+        text = bytes(process.readAllStandardError()).decode("utf-8", "replace").strip() if process else ""
+        ok = status == QProcess.ExitStatus.NormalExit and code == 0
+        self._show(ok, text or ("Exported." if ok else f"The export ended with status {code}."))
 
-    def _failed(self, text: str) -> None:
-        self._job = None
-        self.result = None
+    def _not_started(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart and self.process is not None:
+            self.process = None
+            self._show(False, f"Could not start the export: {sys.executable} did not run.")
+
+    def _show(self, ok: bool, text: str) -> None:
+        self.succeeded = ok
+        if self._temp:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
         self.outcome.setText(text)
-        self.outcome.setStyleSheet("color: #d93636;")
+        self.outcome.setStyleSheet("" if ok else "color: #d93636;")
         self._update()
+
+    def done(self, result: int) -> None:  # noqa: D401 - Qt's name: closing ends an export still running
+        if self.process is not None:
+            self.process.finished.disconnect(self._finished)
+            self.process.kill()
+            self.process.waitForFinished(5000)
+            self.process = None
+        if self._temp:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
+        super().done(result)
 
 
 def _has_weights(run: RunInfo) -> bool:

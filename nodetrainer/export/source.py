@@ -136,6 +136,21 @@ class ExportSource:
         return int(self.graph.training_config().seed)
 
 
+def with_absolute_data(graph: Graph, base: Path) -> Graph:
+    """A copy of `graph` whose relative data path (csv:, npz:, images:) is made absolute from `base`, so the
+    copy can be written anywhere (the app exports an edited graph through a temporary file)."""
+    import copy
+    g = graph.copy()
+    data = copy.deepcopy(g.data) if isinstance(g.data, dict) else None
+    source = data.get("source") if data else None
+    if isinstance(source, str):
+        kind, sep, location = source.partition(":")
+        if sep and kind in ("csv", "npz", "images") and location and not Path(location).expanduser().is_absolute():
+            data["source"] = f"{kind}:{(Path(base) / location).resolve()}"
+            g.data = data
+    return g
+
+
 def open_source(path: str | os.PathLike) -> ExportSource:
     """A graph file or a run folder (its graph.yaml and kept weights); NodeTrainerError with located problems
     when the graph is invalid or the folder holds no run."""
@@ -163,4 +178,4 @@ def open_source(path: str | os.PathLike) -> ExportSource:
     return source
 
 
-__all__ = ["ExportSource", "open_source", "EXAMPLE_BATCH"]
+__all__ = ["ExportSource", "open_source", "with_absolute_data", "EXAMPLE_BATCH"]

@@ -114,7 +114,7 @@ nodes:
   pool:   {type: MaxPool1d, kernel_size: 2}
   avg:    {type: AvgPool1d, kernel_size: 1}
   steps:  {type: Reshape, shape: [5, 4]}
-  lstm:   {type: LSTM, hidden_size: 4, num_layers: 2, bidirectional: true}
+  lstm:   {type: LSTM, hidden_size: 4, bidirectional: true}
   gru:    {type: GRU, hidden_size: 3, return_sequences: false}
   out:    {type: Output}
 edges:

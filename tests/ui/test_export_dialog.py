@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
+import numpy as np
+import onnx
 import onnxruntime as ort
 from PySide6.QtGui import QGuiApplication
 
@@ -22,8 +25,9 @@ def _open(window, tmp_path, name="digits_mlp.yaml") -> Path:
     return path
 
 
-def test_export_dialog_writes_onnx_of_the_graph_and_shows_the_difference(window, qtbot, tmp_path):
+def test_export_dialog_writes_onnx_of_the_graph_as_edited_and_shows_the_difference(window, qtbot, tmp_path):
     _open(window, tmp_path)
+    window.doc.graph.set_params("hidden1", {"out_features": 40})  # an unsaved edit: exported as it is
     dialog = window.export_dialog()
     assert [dialog.source.itemText(i) for i in range(dialog.source.count())] == ["The graph as it is"]  # no runs yet
     dialog.set_target("onnx-int8")
@@ -33,9 +37,14 @@ def test_export_dialog_writes_onnx_of_the_graph_and_shows_the_difference(window,
     assert Path(dialog.output.text()) == tmp_path / "digits_mlp.onnx"
     dialog.start()
     qtbot.waitUntil(lambda: not dialog.busy, timeout=120_000)
+    assert dialog.succeeded, dialog.outcome.text()
     assert "max abs difference from torch" in dialog.outcome.text(), dialog.outcome.text()
     session = ort.InferenceSession(str(tmp_path / "digits_mlp.onnx"), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["image"]
+    assert session.run(None, {"image": np.zeros((2, 1, 8, 8), "float32")})[0].shape == (2, 10)
+    shapes = {tuple(t.dims) for t in onnx.load(str(tmp_path / "digits_mlp.onnx")).graph.initializer}
+    assert (40, 64) in shapes or (64, 40) in shapes  # the edit, not the file on disk
+    assert not list(Path(tempfile.gettempdir()).glob("nodetrainer-export-*/digits_mlp.yaml"))  # tidied up
 
 
 def test_export_dialog_takes_a_runs_weights_to_int8_and_shows_both_accuracies(window, qtbot, tmp_path):
@@ -49,6 +58,7 @@ def test_export_dialog_takes_a_runs_weights_to_int8_and_shows_both_accuracies(wi
     assert dialog.export_button.isEnabled()
     dialog.start()
     qtbot.waitUntil(lambda: not dialog.busy, timeout=180_000)
+    assert dialog.succeeded, dialog.outcome.text()
     text = dialog.outcome.text()
     assert "accuracy: fp32" in text and "int8" in text and "size: fp32" in text, text
     report = json.loads((tmp_path / "digits_mlp.int8.onnx.json").read_text())
@@ -61,7 +71,7 @@ def test_export_dialog_refuses_an_invalid_graph_in_one_line_per_problem(window, 
     dialog = window.export_dialog()
     dialog.set_target("python")
     dialog.start()
-    assert not dialog.busy and "Output" in dialog.outcome.text()
+    assert not dialog.busy and dialog.succeeded is False and "Output" in dialog.outcome.text()
     assert not (tmp_path / "digits_mlp.py").exists()
 
 
