@@ -1,4 +1,5 @@
-"""The `nodetrainer` command line: check, summary, export, train, evaluate, import.
+"""The `nodetrainer` command line: check, summary, export (cli_export.py), train, evaluate (cli_train.py), tune
+(cli_tune.py), import (cli_import.py).
 
 Every error is printed as one located line per problem and no traceback unless
 `--debug` is given (before or after the command). Exit status: 0 success,
@@ -66,22 +67,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_python
-
-    graph, _ = _read_checked(args.file)
-    if args.to != "python":
-        raise NodeTrainerError(f"unknown export target '{args.to}'; available: python")
-    source = export_python(graph)
-    if args.output in (None, "-"):
-        sys.stdout.write(source)
-    else:
-        from .graphfile import atomic_write_text
-        atomic_write_text(args.output, source)
-        print(f"wrote {args.output}", file=sys.stderr)
-    return EXIT_OK
-
-
 def _debug_option(parser: argparse.ArgumentParser) -> None:
     """--debug after the command too (nodetrainer check --debug FILE)."""
     parser.add_argument("--debug", dest="sub_debug", action="store_true", help="show Python tracebacks on errors")
@@ -105,12 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     _debug_option(p)
     p.set_defaults(func=cmd_summary)
 
-    p = sub.add_parser("export", help="write the network as standalone code")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--to", default="python", choices=["python"], help="target (python)")
-    p.add_argument("-o", "--output", metavar="OUT", help="output file (default: standard output)")
-    _debug_option(p)
-    p.set_defaults(func=cmd_export)
+    from . import cli_export
+    cli_export.add_command(sub, _debug_option)
 
     try:
         from . import cli_train

@@ -11,7 +11,8 @@ with --resume) and exits 0, as the format's contract says of a run stopped
 early; a second Ctrl-C aborts at once (exit 130; the run folder keeps its last
 checkpoint). Exit status: 0 trained (also stopped early or by Ctrl-C), 1 invalid
 graph, data or config, a training error, or a run folder that could not be
-written (one line says which file and why), 3 diverged.
+written (one line says which file and why), 3 diverged. With `--nproc-per-node N`
+(N > 1) or `--nnodes M` the run goes to cli_distributed.py.
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--runs", metavar="DIR", default="runs", help="folder of run folders (default: ./runs)")
     p.add_argument("--resume", metavar="RUN", help="continue the run folder RUN from its last.pt")
     p.add_argument("--debug", dest="sub_debug", action="store_true", help="show Python tracebacks on errors")
+    from .cli_distributed import add_options
+    add_options(p)
     p.set_defaults(func=cmd_train)
 
     p = subparsers.add_parser("evaluate", help="metrics of a run's kept weights, as JSON")
@@ -49,9 +52,12 @@ def add_commands(subparsers: Any) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .cli_distributed import launch, wants_launch
     from .errors import ConfigError, Problem
     from .training.run import prepare, resume
 
+    if wants_launch(args):  # several processes: torch.distributed.run starts them (cli_distributed.py)
+        return launch(args)
     overrides = {"epochs": args.epochs, "device": args.device, "precision": args.precision}
     if args.resume and args.file:
         raise ConfigError(Problem("give either a graph FILE to train or --resume RUN, not both: a resumed run "

@@ -22,8 +22,9 @@ import keyword
 
 # what the compiler sets on every compiled module (compiler.compile_graph)
 MODULE_METADATA = ("source", "input_ids", "output_ids", "node_of_attr")
-# names the generated code itself uses: the module, its imports, throwaway values, the init loop
-CODE_NAMES = ("self", "torch", "nn", "_", "name", "param")
+# names the generated code itself uses: the module, its imports, throwaway values, the init loop, and the
+# classmethod an export from a run adds (an attribute of that name would hide it)
+CODE_NAMES = ("self", "torch", "nn", "_", "name", "param", "cls", "load_trained")
 # names a generated file defines or uses at module level besides its classes (the example at its end)
 MODULE_NAMES = ("torch", "nn", "model", "outputs", "os", "WEIGHTS")
 

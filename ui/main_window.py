@@ -1,7 +1,8 @@
 """The main window: canvas in the middle, palette, inspector, problems, summary, code and training around it.
 
 The window wires the panels to one `Document` and owns the file actions: New,
-Open, Open Example, recent files, Save (atomic), Save As, Export as Python, the
+Open, Open Example, recent files, Save (atomic), Save As, Export as Python (one
+click), Export… (every target, ui/export_dialog.py), Import PyTorch model…, the
 title with the graph's name and an unsaved-changes mark, a prompt before losing
 changes, YAML files dropped on the window, and autosave with an offer to restore
 after a crash. Questions to the user go through `ask_*` methods so tests (and
@@ -23,8 +24,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
-                               QToolBar, QWidget)
+from PySide6.QtWidgets import (QApplication, QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QTabWidget, QToolBar, QWidget)
 
 from nodetrainer.errors import GraphError
 from nodetrainer.graphfile import atomic_write_text
@@ -170,6 +171,9 @@ class MainWindow(QMainWindow):
         self.act_save_as = self._action("Save &As…", self.save_as, K.SaveAs)
         self.act_export = self._action("&Export as Python…", self.export_python, "Ctrl+E", "export",
                                        "Write the generated PyTorch module to a file")
+        self.act_export_any = self._action("E&xport…", self.export_dialog, "Ctrl+Shift+E", None,
+                                           "Export the graph or a run's weights as Python, ONNX, INT8 ONNX or a "
+                                           "training script")
         self.act_quit = self._action("&Quit", self.close, K.Quit)
         self.act_import = self._action("&Import PyTorch model…", self.import_model, None, None,
                                        "A graph from an existing PyTorch model (a .py file's class, or torchvision)")
@@ -227,7 +231,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
-        file_menu.addActions([self.act_save, self.act_save_as, self.act_export])
+        file_menu.addActions([self.act_save, self.act_save_as, self.act_export, self.act_export_any])
         file_menu.addAction(self.act_import)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
@@ -711,6 +715,16 @@ class MainWindow(QMainWindow):
             return False
         self.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
         return True
+
+    def export_dialog(self) -> QDialog:
+        """File > Export…: the four targets, from the graph as it is or one of its runs (non-modal)."""
+        from .export_dialog import ExportDialog
+        dialog = ExportDialog(self.doc.graph, self.training_dock.training.runs_dir, self._export_dir(), self,
+                              name=export_name(self.doc))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.export_window = dialog
+        dialog.show()
+        return dialog
 
     def _export_dir(self) -> Path:
         """Where Export suggests writing: the graph's folder; for an unsaved graph the last folder used;

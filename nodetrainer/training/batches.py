@@ -15,6 +15,11 @@
 A final training batch of a single sample is dropped: BatchNorm cannot train on
 it and one sample an epoch is not worth a crash. Both classes can start an
 epoch at a given step (resuming in the middle of an epoch).
+
+Distributed training (`ShardedBatches`): every rank draws the same seeded
+permutation, cuts it into the same global batches and takes its own contiguous
+part of each (sizes differ by at most one sample); `loss_scale[i]` makes the
+mean of the ranks' gradients the gradient of the whole global batch.
 """
 from __future__ import annotations
 
@@ -107,6 +112,7 @@ class _PermutationBatchSampler:
     def __init__(self, n: int, batch_size: int, shuffle: bool, generator: torch.Generator | None, steps: int):
         self.n, self.batch_size, self.shuffle, self.generator, self.steps = n, batch_size, shuffle, generator, steps
         self.start_step = 0
+        self.shard: tuple[int, int] | None = None  # (rank, world size): yield only this rank's part of a batch
 
     def __len__(self) -> int:
         return self.steps - self.start_step
@@ -115,7 +121,11 @@ class _PermutationBatchSampler:
         order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
         bs = self.batch_size
         for i in range(self.start_step, self.steps):
-            yield order[i * bs:(i + 1) * bs].tolist()
+            batch = order[i * bs:(i + 1) * bs]
+            if self.shard is not None:
+                lo, hi = shard_bounds(len(batch), *self.shard)
+                batch = batch[lo:hi]
+            yield batch.tolist()
 
 
 class StreamBatches:
@@ -144,6 +154,70 @@ class StreamBatches:
         self.sampler.start_step = start_step
         for xb, yb in self.loader:
             yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+
+
+def shard_bounds(size: int, rank: int, world: int) -> tuple[int, int]:
+    """[lo, hi) of rank `rank`'s contiguous part of `size` items shared by `world` ranks."""
+    return size * rank // world, size * (rank + 1) // world
+
+
+class ShardedBatches:
+    """One rank's part of every global batch of a shuffled split (distributed training).
+
+    Each epoch draws the permutation the one-process run would draw (same generator, same seed), so
+    the global batches are the same; rank r takes its contiguous part of each. A final global batch
+    with fewer than two samples per rank is dropped (BatchNorm cannot train on one sample).
+    """
+
+    def __init__(self, inner: TensorBatches | StreamBatches, rank: int, world: int):
+        self.inner, self.rank, self.world = inner, rank, world
+        n, bs = inner.n, inner.batch_size if isinstance(inner, TensorBatches) else inner.sampler.batch_size
+        self.n, self.batch_size = n, bs
+        steps = n // bs + (1 if n % bs >= 2 * world else 0)
+        self.steps = steps
+        self.global_sizes = [min(bs, n - i * bs) for i in range(steps)]
+        bounds = [shard_bounds(g, rank, world) for g in self.global_sizes]
+        self.local_sizes = [hi - lo for lo, hi in bounds]
+        # mean over ranks of (local mean * local_n * world / global_n) = mean over the global batch
+        self.loss_scale = [ln * world / g for ln, g in zip(self.local_sizes, self.global_sizes)]
+        self.positions = torch.cat([torch.arange(i * bs + lo, i * bs + hi) for i, (lo, hi) in enumerate(bounds)])
+        self.offsets = [0]
+        for size in self.local_sizes:
+            self.offsets.append(self.offsets[-1] + size)
+        if isinstance(inner, StreamBatches):
+            inner.steps = inner.sampler.steps = steps
+            inner.sampler.shard = (rank, world)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def batches(self, start_step: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        inner = self.inner
+        if isinstance(inner, StreamBatches):
+            yield from inner.batches(start_step)
+            return
+        perm = torch.randperm(self.n, generator=inner.generator)
+        local = perm[self.positions]
+        if inner.resident:
+            local = local.to(inner.device, non_blocking=True)
+        x, y = inner.x.index_select(0, local), inner.y.index_select(0, local)
+        for i in range(start_step, self.steps):
+            a, b = self.offsets[i], self.offsets[i + 1]
+            yield inner._move(x[a:b]), inner._move(y[a:b])
+
+
+def shard_split(split: Any, rank: int, world: int) -> Any:
+    """Rank `rank`'s contiguous part of an evaluation split (Split, (x, y) or Dataset); None when empty."""
+    if split is None:
+        return None
+    if hasattr(split, "x") and hasattr(split, "y") and isinstance(split.x, torch.Tensor):
+        lo, hi = shard_bounds(len(split.x), rank, world)
+        return type(split)(split.x[lo:hi], split.y[lo:hi]) if hi > lo else None
+    if isinstance(split, Sequence) and len(split) == 2 and all(isinstance(t, torch.Tensor) for t in split):
+        lo, hi = shard_bounds(len(split[0]), rank, world)
+        return (split[0][lo:hi], split[1][lo:hi]) if hi > lo else None
+    lo, hi = shard_bounds(len(split), rank, world)
+    return torch.utils.data.Subset(split, range(lo, hi)) if hi > lo else None
 
 
 def make_batches(split: Any, batch_size: int, device: torch.device, shuffle: bool = False,

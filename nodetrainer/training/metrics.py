@@ -121,6 +121,35 @@ class MetricAccumulator:
         else:
             self._reg.add_(rows)
 
+    def all_reduce(self) -> None:
+        """Sums this accumulator over every process of a distributed run (two small collectives: the
+        sizes of the lazily made tensors, then every sum), so `compute` gives the global values on each
+        rank, also on a rank that saw no sample."""
+        import torch.distributed as dist
+        sizes = torch.tensor([0 if self._confusion is None else self._confusion.numel(),
+                              0 if self._reg is None else self._reg.numel()], device=self.device)
+        dist.all_reduce(sizes, op=dist.ReduceOp.MAX)
+        n_conf, n_reg = (int(v) for v in sizes.tolist())
+        if self._confusion is None and n_conf:
+            self._confusion = torch.zeros(n_conf, dtype=self.dtype, device=self.device)
+        if self._reg is None and n_reg:
+            self._reg = torch.zeros((4, n_reg // 4), dtype=self.dtype, device=self.device)
+        parts = [self._loss.reshape(1), self._correct.reshape(1), self._top5.reshape(1),
+                 torch.tensor([float(self._count), float(self._top5_host)], dtype=self.dtype, device=self.device)]
+        if self._confusion is not None:
+            parts.append(self._confusion.reshape(-1))
+        if self._reg is not None:
+            parts.append(self._reg.reshape(-1))
+        flat = torch.cat(parts)
+        dist.all_reduce(flat)
+        self._loss, self._correct, self._top5 = flat[0].clone(), flat[1].clone(), flat[2].clone()
+        self._count, self._top5_host = int(round(float(flat[3]))), int(round(float(flat[4])))
+        rest = flat[5:]
+        if self._confusion is not None:
+            self._confusion, rest = rest[:n_conf].clone(), rest[n_conf:]
+        if self._reg is not None:
+            self._reg = rest.reshape(4, -1).clone()
+
     # -- reading back (one sync) ------------------------------------------------
     def mean_loss(self) -> float:
         """The running mean loss (one small read; for throttled progress reports)."""

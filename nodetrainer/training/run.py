@@ -13,6 +13,8 @@ output against the number of classes or targets), so a mistake is reported as
 `FILE:LINE: node ID: message` lines and not as a traceback minutes later.
 `resume(run_dir)` continues a run from its last.pt in the same folder;
 `evaluate_run(run_dir, split)` gives the metrics of a run's kept weights.
+A worker of a distributed run passes `distributed=Distributed(...)` to `prepare`
+or `resume`: it trains on its rank's device and only rank 0 gets the run folder.
 """
 from __future__ import annotations
 
@@ -110,21 +112,28 @@ def apply_overrides(graph: Any, overrides: Overrides | None) -> Any:
 # -- pre-flight -------------------------------------------------------------------------
 def prepare(graph: Any, overrides: Overrides | None = None, *, runs_dir: str | os.PathLike | None = "runs",
             options: TrainerOptions | None = None, data_dir: str | os.PathLike | None = None,
-            on_phase: PhaseCallback = _silent) -> TrainingSession:
+            on_phase: PhaseCallback = _silent, run_dir: str | os.PathLike | None = None,
+            distributed: Any = None) -> TrainingSession:
     """Checks everything and builds a ready-to-run session.
 
     `graph` is a Graph or a path to a graph file. `runs_dir=None` writes no run folder
     (tuning trials, tests). `data_dir` is where relative data paths start (default:
     the graph file's folder, else the working directory). `on_phase(text)` hears
     each step as it begins, for a display that says what it waits for. Raises
-    GraphError, ConfigError or DataError carrying located problems.
+    GraphError, ConfigError or DataError carrying located problems. `run_dir` is a run
+    folder made beforehand (by the launcher of a distributed run, with its graph.yaml);
+    `distributed` makes this session one rank of a distributed run (rank 0 alone writes).
     """
     graph = _as_graph(graph)
     g = apply_overrides(graph, overrides)
     base = Path(data_dir) if data_dir is not None else (graph.path.parent if graph.path else Path.cwd())
-    parts = _build(g, base.resolve(), options, on_phase)
+    parts = _build(g, base.resolve(), options, on_phase, distributed)
     run = None
-    if runs_dir is not None:
+    if run_dir is not None:
+        if distributed is None or distributed.is_main:
+            run = RunFolder(run_dir)
+            parts["trainer"].run = run
+    elif runs_dir is not None:
         from ..graphfile import dump_graph
         on_phase("creating the run folder")
         run = RunFolder.create(runs_dir, g.name)
@@ -134,8 +143,10 @@ def prepare(graph: Any, overrides: Overrides | None = None, *, runs_dir: str | o
 
 
 def resume(run_dir: str | os.PathLike, overrides: Overrides | None = None, *,
-           options: TrainerOptions | None = None, on_phase: PhaseCallback = _silent) -> TrainingSession:
-    """Continues the run in `run_dir` from its last.pt (more epochs: overrides={"epochs": N})."""
+           options: TrainerOptions | None = None, on_phase: PhaseCallback = _silent,
+           distributed: Any = None) -> TrainingSession:
+    """Continues the run in `run_dir` from its last.pt (more epochs: overrides={"epochs": N}); a run trained
+    on one process may continue on several and the other way round."""
     from ..graphfile import load_graph
     run = RunFolder(run_dir)
     last_path = run.path / LAST_FILE
@@ -151,10 +162,12 @@ def resume(run_dir: str | os.PathLike, overrides: Overrides | None = None, *,
     graph = load_graph(run.path / GRAPH_FILE)
     g = apply_overrides(graph, overrides)
     data_dir = Path(last.get("data_dir") or run.path)
-    parts = _build(g, data_dir, options, on_phase)
+    parts = _build(g, data_dir, options, on_phase, distributed)
     trainer: Trainer = parts["trainer"]
-    trainer.run = run
     trainer.load_state(last, best)
+    if distributed is not None and not distributed.is_main:
+        return _session(g, parts, None)  # rank 0 alone writes the run folder
+    trainer.run = run
     run.load_metrics(up_to_epoch=trainer.epoch)
     if overrides:
         from ..graphfile import dump_graph
@@ -176,7 +189,7 @@ def _session(g: Any, parts: dict[str, Any], run: RunFolder | None) -> TrainingSe
 
 
 def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
-           on_phase: PhaseCallback = _silent) -> dict[str, Any]:
+           on_phase: PhaseCallback = _silent, distributed: Any = None) -> dict[str, Any]:
     on_phase("checking the graph")
     from ..compiler import compile_graph
     from ..data import check_input_shape, load_dataset
@@ -188,7 +201,7 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
     cfg = g.training_config()
     data_cfg = g.data_config()
     try:
-        device = resolve_device(cfg.device)
+        device = resolve_device(cfg.device) if distributed is None else distributed.device(cfg.device)
     except ConfigError as exc:
         raise ConfigError([p.located(_file(g), g.line_of("training", "device")) for p in exc.problems]) from None
 
@@ -232,11 +245,14 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
              "graph_name": g.name, "task": dataset.task, "num_classes": dataset.num_classes,
              "class_names": dataset.class_names, "input_id": input_id, "output_id": output_id}
     on_phase(f"setting up the {cfg.optimizer.type} optimizer on {device}")
+    if distributed is not None:
+        distributed.init(device)  # the process group, before the model is wrapped for DDP
     try:
         trainer = Trainer(model, cfg, split(dataset.train), split(dataset.val), split(dataset.test),
                           task=dataset.task, num_classes=dataset.num_classes, device=device, options=options,
                           output_index=output_index, node_ids=list(g.nodes), extra_state=extra,
-                          num_outputs=(output_shape[-1] if output_shape else 1), node_names=node_of_attr)
+                          num_outputs=(output_shape[-1] if output_shape else 1), node_names=node_of_attr,
+                          distributed=distributed)
     except ValueError as exc:
         raise ConfigError(g.problem(str(exc), None, "training")) from None
     info = {"input_id": input_id, "output_id": output_id, "device": str(device), "data_dir": str(data_dir),
@@ -270,20 +286,30 @@ def _check_output(g: Any, cfg: TrainingConfig, dataset: Any, output_id: str, sha
 
 
 # -- evaluation ---------------------------------------------------------------------------
-def evaluate_run(run_dir: str | os.PathLike, split: str = "test", device: str | None = None) -> dict[str, float]:
-    """Loss and metrics of a run's kept weights on `split` (val or test); ConfigError when it has no such split."""
-    from ..graphfile import load_graph
-    run = RunFolder(run_dir)
+def kept_weights(run: RunFolder) -> dict[str, Any]:
+    """The checkpoint holding the weights a run kept (summary.json's `kept_weights`, else best.pt, else
+    last.pt): the state dict under "model", with the normalization statistics and data facts of the run.
+    ConfigError (one line) when `run` is no run folder or has no readable weights."""
     if not (run.path / GRAPH_FILE).exists():
         raise ConfigError(Problem(f"not a run folder: it has no {GRAPH_FILE}", str(run.path)))
-    summary = run.read_summary() or {}
+    try:
+        summary = run.read_summary() or {}
+    except (OSError, ValueError):
+        summary = {}
     kept = summary.get("kept_weights") or BEST_FILE
     weights_path = run.path / kept
     if not weights_path.exists():
         weights_path = run.path / (LAST_FILE if kept == BEST_FILE else BEST_FILE)
     if not weights_path.exists():
         raise ConfigError(Problem(f"the run folder has no weights ({BEST_FILE} or {LAST_FILE})", str(run.path)))
-    payload = _load(weights_path)
+    return _load(weights_path)
+
+
+def evaluate_run(run_dir: str | os.PathLike, split: str = "test", device: str | None = None) -> dict[str, float]:
+    """Loss and metrics of a run's kept weights on `split` (val or test); ConfigError when it has no such split."""
+    from ..graphfile import load_graph
+    run = RunFolder(run_dir)
+    payload = kept_weights(run)
     graph = load_graph(run.path / GRAPH_FILE)
     overrides = {"device": device} if device else None
     g = apply_overrides(graph, overrides)
@@ -323,4 +349,4 @@ def _load(path: Path) -> dict[str, Any]:
         raise ConfigError(Problem(f"cannot read the checkpoint: {type(exc).__name__}: {text}", str(path))) from None
 
 
-__all__ = ["TrainingSession", "prepare", "resume", "evaluate_run", "apply_overrides"]
+__all__ = ["TrainingSession", "prepare", "resume", "evaluate_run", "apply_overrides", "kept_weights"]

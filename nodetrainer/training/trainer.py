@@ -26,6 +26,10 @@ What makes it fast and what makes it safe:
   then every `checkpoint_interval_s` (also in the middle of a long epoch), so a
   kill loses at most that long or one epoch. Writing never holds up training:
   the state is copied to memory and a background thread writes it.
+- Distributed runs (`distributed=Distributed(...)`, see distributed.py): the
+  training step runs a DistributedDataParallel wrapper, each rank its part of
+  every global batch; sums are all-reduced before anything reads them, so every
+  rank takes the same decisions. Nothing of this runs in a one-process run.
 - A file that cannot be written (full disk, read-only folder) is one `Warning`
   (level error, kind unsaved) and never ends the run; the weights stay in
   memory, `RunResult.unsaved` says what was not saved, and `save_to` writes the
@@ -46,7 +50,7 @@ import torch
 from torch import nn
 
 from ..settings import TrainingConfig
-from .batches import StreamBatches, TensorBatches, make_batches
+from .batches import ShardedBatches, StreamBatches, TensorBatches, make_batches, shard_split
 from .checkpoint import CheckpointWriter, save_checkpoint, to_cpu, write_error_text
 from .device import resolve_device
 from .early_stopping import BestTracker
@@ -117,8 +121,10 @@ class Trainer:
                  task: str | None = None, num_classes: int | None = None, device: torch.device | str | None = None,
                  run: RunFolder | None = None, options: TrainerOptions | None = None, output_index: int | None = None,
                  node_ids: Iterable[str] | None = None, extra_state: dict[str, Any] | None = None,
-                 num_outputs: int | None = None, node_names: dict[str, str] | None = None):
+                 num_outputs: int | None = None, node_names: dict[str, str] | None = None,
+                 distributed: Any = None):
         self.config = config
+        self.distributed = distributed  # a distributed.Distributed, or None for one process
         self.options = options or TrainerOptions()
         self._clock = self.options.clock
         self.task = task or config.task
@@ -135,6 +141,7 @@ class Trainer:
         self.precision: Precision = resolve_precision(config.precision, self.device)
         self._pending_warnings += [WarningEvent(w, kind=SETTING) for w in self.precision.warnings]
         self.model = model.to(self.device)
+        self._train_model = self.model  # what a training step runs: the model, or its DDP wrapper
 
         self.generator = torch.Generator().manual_seed(int(config.seed))
         workers = self.options.loader_workers
@@ -143,13 +150,21 @@ class Trainer:
         if self.train_batches is None or len(self.train_batches) == 0:
             raise ValueError("the training split is empty")
         eval_bs = self.options.eval_batch_size or config.batch_size * 4
+        self._has_val = make_batches(val, 1, torch.device("cpu")) is not None if distributed else None
+        self._has_test = make_batches(test, 1, torch.device("cpu")) is not None if distributed else None
+        if distributed is not None:  # each rank its part of every global batch and of the evaluation splits
+            self.train_batches = ShardedBatches(self.train_batches, distributed.rank, distributed.world_size)
+            if len(self.train_batches) == 0:
+                raise ValueError(f"the training split is too small for {distributed.world_size} processes")
+            val = shard_split(val, distributed.rank, distributed.world_size)
+            test = shard_split(test, distributed.rank, distributed.world_size)
         self.val_batches = make_batches(val, eval_bs, self.device, num_workers=workers)
         self.test_batches = make_batches(test, eval_bs, self.device, num_workers=workers, persistent=False)  # once
         self.steps_per_epoch = len(self.train_batches)
 
         self.metric_names = config.metric_names(self.task)
-        self.tracker = BestTracker.from_config(config.early_stopping, has_val=self.val_batches is not None)
-        if self.tracker.monitor.startswith("val_") and self.val_batches is None:
+        self.tracker = BestTracker.from_config(config.early_stopping, has_val=self.has_val)
+        if self.tracker.monitor.startswith("val_") and not self.has_val:
             raise ValueError(f"early stopping monitors {self.tracker.monitor} but there is no validation split; "
                              "set data.split.val above 0 or monitor train_loss")
         self.restore_best = config.early_stopping.restore_best if config.early_stopping else True
@@ -176,6 +191,8 @@ class Trainer:
         self.clipper = build_clipper(config.grad_clip, self.model)
         self.grad_monitor = GradientMonitor(self.model, nonfinite_is_normal=self.scaler is not None,
                                             names=self.node_names)
+        if distributed is not None:
+            self._train_model = distributed.wrap(self.model, self.device)
 
         # progress of the run (all restored by `load_state`)
         self.epoch = 0  # completed epochs
@@ -232,11 +249,22 @@ class Trainer:
         """Paused and waiting between two steps (the step in flight when pause() came has ended)."""
         return self._holding.is_set()
 
+    @property
+    def has_val(self) -> bool:
+        """Whether the run has a validation split (on any rank: a rank's own part may be empty)."""
+        return self._has_val if self.distributed is not None else self.val_batches is not None
+
+    @property
+    def has_test(self) -> bool:
+        return self._has_test if self.distributed is not None else self.test_batches is not None
+
     # -- setup helpers ------------------------------------------------------------
     def _probe_outputs(self) -> int | None:
         """Size of the output's last dimension, from one forward pass on a couple of samples
         (also picks the first output of a model returning several when none was chosen)."""
         batches = self.train_batches
+        if isinstance(batches, ShardedBatches):
+            batches = batches.inner
         was_training = self.model.training
         try:
             if isinstance(batches, TensorBatches):
@@ -293,7 +321,7 @@ class Trainer:
                     last_written = self._write_last()  # a diverged state cannot be continued: keep the finite weights
                 if kept == "last.pt" and not last_written:
                     kept = None
-                test = self.evaluate_batches(self.test_batches, "test_") if self.test_batches is not None else None
+                test = self.evaluate_batches(self.test_batches, "test_") if self.has_test else None
         except Exception as exc:  # shape mismatch at runtime, out of memory, a bug: one line for the user
             info = describe_failure(exc, self.model, self.node_ids, self.config.batch_size, self.node_names)
             failure = info
@@ -339,7 +367,9 @@ class Trainer:
             if train_metrics is None:  # stopped mid-epoch
                 return "stopped"
             metrics = dict(train_metrics)
-            if self.val_batches is not None:
+            if self.distributed is not None:
+                self.distributed.broadcast_buffers(self.model)  # rank 0's BatchNorm statistics everywhere
+            if self.has_val:
                 metrics.update(self.evaluate_batches(self.val_batches, "val_"))
             self.epoch = epoch
             self.step_in_epoch = 0
@@ -379,7 +409,7 @@ class Trainer:
 
     def _train_epoch(self, epoch: int) -> dict[str, float] | None:
         """One epoch of optimizer steps; None when stopped in the middle."""
-        model, optimizer, loss_fn = self.model, self.optimizer, self.loss_fn
+        model, optimizer, loss_fn = self._train_model, self.optimizer, self.loss_fn
         scaler, clipper, penalty, schedule = self.scaler, self.clipper, self.penalty, self.schedule
         select = self.output_index is not None
         out_index = self.output_index or 0
@@ -413,6 +443,7 @@ class Trainer:
         step = start_step
         scale_value = scaler.get_scale() if scaler is not None else 1.0
         need_initial = self.initial_loss is None
+        sharded = self.train_batches if isinstance(self.train_batches, ShardedBatches) else None
         for xb, yb in self.train_batches.batches(start_step):
             if self._interrupt and self._handle_interrupt():
                 self.step_in_epoch = step
@@ -428,6 +459,8 @@ class Trainer:
                 need_initial = False
                 self.initial_loss = float(loss.detach())
             total = loss + penalty() if penalty is not None else loss
+            if sharded is not None:  # DDP averages the ranks' gradients: weigh each by its part of the batch
+                total = total * sharded.loss_scale[step]
             optimizer.zero_grad(set_to_none=True)
             step += 1
             self.global_step += 1
@@ -463,7 +496,7 @@ class Trainer:
                 if per_step:
                     schedule.step_batch()
             n = xb.shape[0]
-            samples_epoch += n
+            samples_epoch += n if sharded is None else sharded.global_sizes[step - 1]
             if track_metrics:
                 acc.update(out, yb, loss)
             else:
@@ -479,6 +512,8 @@ class Trainer:
         elapsed = self._clock() - t_epoch - (self._paused_s - paused_before)
         self.train_seconds += elapsed
         self.samples_seen += samples_epoch
+        if self.distributed is not None:
+            acc.all_reduce()
         result = acc.compute("train_")
         if self._loss_diverged(result["train_loss"]):
             self._warn_divergence(result, epoch)
@@ -499,7 +534,9 @@ class Trainer:
 
     def _progress(self, epoch: int, step: int, samples_epoch: int, elapsed: float) -> None:
         loss = self.train_acc.mean_loss()
-        if self._loss_diverged(loss):
+        # a distributed run decides on divergence at the epoch's end, from the all-reduced loss: a rank that
+        # stopped on its own part's loss would leave the others waiting
+        if self.distributed is None and self._loss_diverged(loss):
             result = {"train_loss": loss}
             self._warn_divergence(result, epoch)
             self._record_diverged_epoch(epoch, result, elapsed)
@@ -561,7 +598,7 @@ class Trainer:
     # -- evaluation ----------------------------------------------------------------
     def evaluate_batches(self, batches: TensorBatches | StreamBatches | None, prefix: str = "") -> dict[str, float]:
         """Loss and metrics of the current weights on a split (`{prefix}loss`, `{prefix}accuracy`, ...)."""
-        if batches is None:
+        if batches is None and self.distributed is None:
             return {}
         acc = MetricAccumulator(self.metric_names, self.task, self.device, self.num_classes)
         was_training = self.model.training
@@ -569,13 +606,15 @@ class Trainer:
         amp = self.precision.autocast()
         try:
             with torch.inference_mode():
-                for xb, yb in batches.batches():
+                for xb, yb in batches.batches() if batches is not None else ():
                     with amp:
                         out = self._select(self.model(xb))
                         loss = self.loss_fn(out, yb)
                     acc.update(out, yb, loss)  # outside autocast: counts stay exact
         finally:
             self.model.train(was_training)
+        if self.distributed is not None:  # every rank evaluated its part: the sums of all parts
+            acc.all_reduce()
         return acc.compute(prefix)
 
     def evaluate(self, split: str = "val") -> dict[str, float]:
@@ -617,7 +656,8 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         """Everything last.pt needs to continue this run exactly: a copy, so a background thread may write
         it while training goes on."""
-        partial = to_cpu(self.train_acc.state_dict()) if self.step_in_epoch else None
+        # a distributed run's partial sums are this rank's alone: a resumed epoch counts from the resumption
+        partial = to_cpu(self.train_acc.state_dict()) if self.step_in_epoch and self.distributed is None else None
         return {
             "kind": "last",
             "model": to_cpu(self.model.state_dict()),
@@ -798,6 +838,7 @@ class Trainer:
             "kept_weights": kept,
             "device": str(self.device),
             "precision": self.precision.name,
+            "world_size": self.distributed.world_size if self.distributed is not None else 1,
             "error": result.error,
             "error_node": result.error_node,
         }

@@ -41,6 +41,7 @@ from nodetrainer.templates import EARLY_STOPPING_EPOCHS, STARTER_TRAINING
 from .. import theme
 from ..widgets.params import ChoiceEdit, ParamForm, TextEdit, editor_for
 from .graphlink import subscribe
+from .launch_command import LaunchCommand
 
 ApplySection = Callable[[str, Any], None]
 
@@ -106,6 +107,8 @@ class TrainingPanel(QWidget):
             for key in keys:
                 self._add_key(key, form, box)
             column.addWidget(box)
+        self.launch = LaunchCommand(graph)  # the command line for several GPUs or machines
+        column.addWidget(self.launch)
         column.addStretch(1)
 
         scroll = QScrollArea()
@@ -192,6 +195,7 @@ class TrainingPanel(QWidget):
             self._unsubscribe()
         self.graph = graph
         self._unsubscribe = subscribe(graph, self, TrainingPanel._on_graph_event)
+        self.launch.set_graph(graph)
         self.load()
 
     def _on_graph_event(self, event: Any) -> None:
@@ -215,6 +219,7 @@ class TrainingPanel(QWidget):
             self.problems.setVisible(bool(errors))
             self.problems.setText("\n".join(f"training.{'.'.join(p[1:]) or ''}: {m}" for p, m in errors))
             self._load_outputs()
+            self.launch.refresh()
             self.top.set_values(raw)
             loss = raw.get("loss") if isinstance(raw.get("loss"), str) else TRAINING_PARAMS["loss"].default
             self.top.editors["label_smoothing"].setEnabled(loss == "cross_entropy")
