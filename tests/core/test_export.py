@@ -92,6 +92,7 @@ nodes:
   same:   {type: Identity}
   leaky:  {type: LeakyReLU, negative_slope: 0.2}
   elu:    {type: ELU}
+  relu6:  {type: ReLU6}
   add:    {type: Add}
   mul:    {type: Multiply}
   soft:   {type: Softmax}
@@ -102,7 +103,7 @@ edges:
   - image -> conv -> bn -> relu -> pool -> up -> avg -> adapt -> drop -> flat -> join -> fc -> norm -> gelu -> sig
   - avg -> gap -> join
   - norm -> tanh -> silu -> plus -> same -> add -> mul -> soft -> logs -> shape -> out
-  - gelu -> leaky -> elu -> add
+  - gelu -> leaky -> elu -> relu6 -> add
   - sig -> mul
 """,
     "sequences": """\
