@@ -1,9 +1,13 @@
 """The training dock: data, training settings, runs, run controls and live plots for one Graph.
 
 `TrainingWidget` is the controller: it owns a `TrainingWorker` and the panels,
-trains a snapshot of the editor's Graph when Train is pressed, applies the
-worker's throttled updates to the controls and plots, and reports what the
-editor should show on nodes:
+trains a snapshot of the editor's Graph when Train is pressed (or resumes a
+stopped run from the Runs tab or the result header), applies the worker's
+updates to the controls, the result header (outcome.py: the test metric large,
+the stop reason in words, or what went wrong and where) and the plots, and
+reports what the editor should show on nodes. As soon as the graph changes
+after a run, that run's node badges are cleared and its messages greyed as
+from the last run. What it reports:
 
 - `nodeFlagged(category, node_id, level, message)`: category "data" (the Input
   shape disagrees with the data) or "training" (exploding/vanishing gradients,
@@ -84,6 +88,7 @@ class TrainingWidget(QWidget):
         self._history: list[dict[str, Any]] = []  # metrics.csv rows of a run being resumed
         self._last_epoch: Any = None
         self._divergence: Any = None  # the run's `diverged` Warning (its node is where the gradient exploded)
+        self._metric_names: list[str] = []  # the run's metrics (from Prepared), the first one leads the header
 
         self.data_panel = DataPanel(graph, apply_section)
         self.training_panel = TrainingPanel(graph, apply_section)
@@ -209,12 +214,13 @@ class TrainingWidget(QWidget):
         from nodetrainer.errors import NodeTrainerError
         from nodetrainer.graphfile import load_graph
         from nodetrainer.training.history import read_metrics
+        from nodetrainer.training.runs import RunFolder
 
         if self.worker.busy:
             return False
         run_dir = Path(run_dir)
         try:
-            graph = load_graph(run_dir / "graph.yaml")
+            graph = load_graph(RunFolder(run_dir).graph_path)
         except NodeTrainerError as exc:
             self._show_outcome(describe_problem("Could not resume", str(exc.problems[0]) if exc.problems else str(exc)))
             return False
@@ -393,7 +399,7 @@ class TrainingWidget(QWidget):
 
     def _headline_key(self, metrics: dict[str, float]) -> str | None:
         """The value the live header follows: the first metric on validation, else the validation or training loss."""
-        names = getattr(self, "_metric_names", None) or []
+        names = self._metric_names
         for key in ([f"val_{names[0]}"] if names else []) + ["val_loss", "train_loss"]:
             if key in metrics:
                 return key
@@ -429,7 +435,7 @@ class TrainingWidget(QWidget):
                                                 DIVERGED_HINT))
             self.controls.finish_progress(f"Diverged after {f.epochs_run} epoch(s)", full=False)
             return
-        self._show_outcome(describe(f, self._config(), getattr(self, "_metric_names", None)))
+        self._show_outcome(describe(f, self._config(), self._metric_names))
         self.controls.finish_progress(f"{reason} · {f.epochs_run} epoch(s)",
                                       full=f.reason in ("completed", "early_stopped"))
 
