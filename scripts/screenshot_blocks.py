@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from offscreen_window import ROOT, open_window, settle
 
 
 def main() -> int:
@@ -23,28 +22,9 @@ def main() -> int:
     parser.add_argument("--size", default="1440x900")
     args = parser.parse_args()
 
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    sys.path.insert(0, str(ROOT))
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
-
-    from ui import theme
-    from ui.app import make_app
-    from ui.main_window import MainWindow
-
-    app = make_app([])
-    theme.manager().set_mode(args.theme)
-    tmp = Path(tempfile.mkdtemp())
-    window = MainWindow(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat), recovery_dir=tmp / "rec")
-    width, height = (int(v) for v in args.size.split("x"))
-    window.resize(width, height)
-    window.show()
+    app, window = open_window(args.theme, args.size)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-
-    def settle(ms: int = 600) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)  # the debounced panels and the first paint
-        loop.exec()
 
     def shot(name: str) -> None:
         settle()

@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from offscreen_window import ROOT, open_window
 
 
 def main() -> int:
@@ -32,21 +31,7 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.scale != 1.0:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
-    sys.path.insert(0, str(ROOT))
-    from PySide6.QtCore import QSettings
-
-    from ui import theme
-    from ui.app import make_app
-    from ui.main_window import MainWindow
-
-    app = make_app([])
-    theme.manager().set_mode(args.theme)
-    tmp = Path(tempfile.mkdtemp())
-    window = MainWindow(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat), recovery_dir=tmp / "rec")
-    width, height = (int(v) for v in args.size.split("x"))
-    window.resize(width, height)
-    window.show()
-    app.processEvents()
+    app, window = open_window(args.theme, args.size)
     if not window.open_path(args.graph, ask=False):
         print(f"{args.graph} has problems; the screenshot shows them", file=sys.stderr)
     app.processEvents()

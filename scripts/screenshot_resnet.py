@@ -9,12 +9,10 @@ one residual block per band, skips and downsampling branches beside the main row
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from offscreen_window import ROOT, open_window, settle
 
 
 def main() -> int:
@@ -25,28 +23,11 @@ def main() -> int:
     parser.add_argument("--size", default="1440x900")
     args = parser.parse_args()
 
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    sys.path.insert(0, str(ROOT))
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
-
-    from ui import theme
-    from ui.app import make_app
-    from ui.main_window import MainWindow
-
-    app = make_app([])
-    theme.manager().set_mode(args.theme)
-    tmp = Path(tempfile.mkdtemp())
-    window = MainWindow(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat), recovery_dir=tmp / "rec")
-    width, height = (int(v) for v in args.size.split("x"))
-    window.resize(width, height)
-    window.show()
-    app.processEvents()
+    app, window = open_window(args.theme, args.size)
     if not window.open_path(args.graph, ask=False):
         print(f"{args.graph} has problems; the screenshot shows them", file=sys.stderr)
     window.act_fit.trigger()
-    loop = QEventLoop()
-    QTimer.singleShot(600, loop.quit)  # let the debounced panels and the first paint settle
-    loop.exec()
+    settle()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(out))
