@@ -7,12 +7,13 @@ puts the view back where it was.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, Qt, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtWidgets import QLabel, QListWidgetItem, QWidget
 
 from nodetrainer.graph import Graph
 
 from ..panels.palette import dot_icon, matches
+from .search_popup import SearchPopup
 
 MAX_LISTED = 200
 
@@ -34,26 +35,16 @@ def find_nodes(graph: Graph, query: str) -> list[str]:
     return [node_id for _s, _i, node_id in sorted(ranked)]
 
 
-class FindBar(QFrame):
+class FindBar(SearchPopup):
     highlighted = Signal(str)  # the match the list is on: show it
     chosen = Signal(str)  # Enter or a click: select it
     cancelled = Signal()  # Escape
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, Qt.WindowType.Popup)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Find node by id or type…")
-        self.search.setClearButtonEnabled(True)
-        self.list = QListWidget(self)
+        super().__init__("Find node by id or type…", parent)
         self.count_label = QLabel(self)
         self.count_label.setContentsMargins(4, 0, 4, 0)
-        layout.addWidget(self.search)
-        layout.addWidget(self.list)
-        layout.addWidget(self.count_label)
+        self.column.addWidget(self.count_label)
         self.resize(300, 320)
         self.graph: Graph | None = None
         self.search.textChanged.connect(self.refilter)
@@ -61,7 +52,6 @@ class FindBar(QFrame):
         self.list.currentItemChanged.connect(self._current_changed)
         self.list.itemActivated.connect(lambda _item: self.accept_current())
         self.list.itemClicked.connect(lambda _item: self.accept_current())
-        self.search.installEventFilter(self)
 
     def popup_at(self, global_pos: QPoint, graph: Graph) -> None:
         self.graph = graph
@@ -107,16 +97,5 @@ class FindBar(QFrame):
         if node_id is not None:
             self.chosen.emit(node_id)
 
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self.search and event.type() == QEvent.Type.KeyPress:
-            key = event.key()
-            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-                row = self.list.currentRow() + (1 if key == Qt.Key.Key_Down else -1)
-                if 0 <= row < self.list.count():
-                    self.list.setCurrentRow(row)
-                return True
-            if key == Qt.Key.Key_Escape:
-                self.hide()
-                self.cancelled.emit()
-                return True
-        return super().eventFilter(obj, event)
+    def escaped(self) -> None:
+        self.cancelled.emit()

@@ -2,29 +2,20 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QListWidgetItem, QWidget
 
 from nodetrainer.layers import REGISTRY
 from nodetrainer.templates import TEMPLATES
 
 from ..panels.palette import dot_icon, matches
+from .search_popup import SearchPopup
 
 
-class QuickAdd(QFrame):
+class QuickAdd(SearchPopup):
     chosen = Signal(str, str)  # kind ("node" or "template"), name
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, Qt.WindowType.Popup)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Add node…")
-        self.search.setClearButtonEnabled(True)
-        self.list = QListWidget(self)
-        layout.addWidget(self.search)
-        layout.addWidget(self.list)
+        super().__init__("Add node…", parent)
         self.resize(260, 300)
         self.base: list[tuple[str, str, str]] = (
             [("node", t.name, f"{t.name} — {t.category}") for t in REGISTRY.values()]
@@ -34,7 +25,6 @@ class QuickAdd(QFrame):
         self.search.textChanged.connect(self.refilter)
         self.search.returnPressed.connect(self.accept_current)
         self.list.itemActivated.connect(lambda _item: self.accept_current())
-        self.search.installEventFilter(self)
         self.refilter("")
 
     def refilter(self, text: str) -> None:
@@ -73,17 +63,3 @@ class QuickAdd(QFrame):
         if item is not None:
             kind, name = item.data(Qt.ItemDataRole.UserRole)
             self.chosen.emit(kind, name)
-
-    def eventFilter(self, obj, event) -> bool:
-        from PySide6.QtCore import QEvent
-        if obj is self.search and event.type() == QEvent.Type.KeyPress:
-            key = event.key()
-            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-                row = self.list.currentRow() + (1 if key == Qt.Key.Key_Down else -1)
-                if 0 <= row < self.list.count():
-                    self.list.setCurrentRow(row)
-                return True
-            if key == Qt.Key.Key_Escape:
-                self.hide()
-                return True
-        return super().eventFilter(obj, event)
