@@ -14,13 +14,13 @@ import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from .atomic import atomic_write_text
 from .errors import GraphError, Problem, did_you_mean, one_of, suggestion_budget
 from .blocks import default_problem, is_reference, reference_problem
 from .graph import NAME_RE, Block, Graph, Node, block_name_problem, id_problem, name_problem  # noqa: F401
@@ -611,24 +611,6 @@ def _coord(v: float) -> str:
     """A layout coordinate to 0.01, as an integer when it is one after rounding (so a save reads back to itself)."""
     r = round(float(v), 2) + 0.0  # + 0.0: no "-0.0"
     return str(int(r)) if r.is_integer() else scalar(r)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def save_graph(graph: Graph, path: str | os.PathLike) -> None:

@@ -11,8 +11,6 @@ It is printed and written beside the model as `OUT.json`.
 """
 from __future__ import annotations
 
-import json
-import math
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from ..atomic import json_text
 from ..errors import Problem
 from .result import ExportRefused, ExportResult, write_all
 from .source import ExportSource
@@ -51,7 +50,7 @@ def int8_export(source: ExportSource, out: Path) -> ExportResult:
         "fp32_max_abs_diff_from_torch": diff, "onnxruntime": _ort_version(),
     }
     json_path = out.with_name(out.name + ".json")
-    text = json.dumps(_json_safe(report), indent=2) + "\n"
+    text = json_text(report)
     written = write_all([(out, int8), (json_path, text.encode("utf-8"))])
     key = data.headline
     lines = [f"wrote {out} and {json_path.name}",
@@ -189,14 +188,6 @@ def _size(n: int) -> str:
 def _ort_version() -> str:
     import onnxruntime
     return onnxruntime.__version__
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    return value
 
 
 __all__ = ["int8_export", "quantize", "CALIBRATION_SAMPLES"]

@@ -1,4 +1,4 @@
-"""Atomic files and checkpoints, and the background thread that writes them during a run.
+"""Checkpoints, and the background thread that writes them during a run.
 
 Every file of a run folder is written to a temporary file in the same folder
 and moved over the target with `os.replace`, so a reader (the desktop app's
@@ -17,33 +17,15 @@ import io
 import os
 import pickle
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..atomic import atomic_write_bytes, atomic_write_text  # noqa: F401  (run folders import them from here)
+
 CHECKPOINT_FORMAT = 1
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import re
 import time
 from datetime import datetime
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Problem
-from .checkpoint import atomic_write_text
+from ..atomic import atomic_write_text, json_text
 
 GRAPH_FILE = "graph.yaml"
 METRICS_FILE = "metrics.csv"
@@ -99,7 +98,7 @@ class RunFolder:
         atomic_write_text(self.path / GRAPH_FILE, text)
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        atomic_write_text(self.path / SUMMARY_FILE, json.dumps(_json_safe(summary), indent=2) + "\n")
+        atomic_write_text(self.path / SUMMARY_FILE, json_text(summary))
 
     def read_summary(self) -> dict[str, Any] | None:
         path = self.path / SUMMARY_FILE
@@ -174,14 +173,3 @@ def _number(text: str | None) -> Any:
             return float(text)
         except ValueError:
             return text
-
-
-def _json_safe(value: Any) -> Any:
-    """JSON has no NaN/inf: they become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value

@@ -19,14 +19,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..graph import Graph
 from ..graphfile import dump_graph, load_graph, scalar
-from ..training.checkpoint import atomic_write_text
+from ..atomic import atomic_write_text, json_text
 from ..training.runs import safe_name
 from .records import TrialRecord
 
@@ -97,7 +96,7 @@ class TuneFolder:
         atomic_write_text(self.path / TRIALS_FILE, self.trials_csv(recs, paths))
         if best_text is not None:
             atomic_write_text(self.path / BEST_FILE, best_text)
-        atomic_write_text(self.path / SUMMARY_FILE, json.dumps(_json_safe(summary), indent=2) + "\n")
+        atomic_write_text(self.path / SUMMARY_FILE, json_text(summary))
 
     def trials_csv(self, recs: list[TrialRecord], paths: list[str]) -> str:
         columns = ["number", "state", "value", *paths, "epochs", "seconds", "run", "note"]
@@ -127,16 +126,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, str):
         return value
     return scalar(value)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 __all__ = ["TuneFolder", "STUDY_FILE", "INPUT_FILE", "SETTINGS_FILE", "TRIALS_FILE", "BEST_FILE", "SUMMARY_FILE"]
