@@ -259,9 +259,9 @@ def _data_code(data: Any, dataset: Any, graph: Any, out: Path, source: ExportSou
         lines.append("    y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)")
     lines.append("    x = np.asarray(x, dtype=np.int64)" if int_input else "    x = np.asarray(x, dtype=np.float32)")
     if task == "classification":
-        lines.append(f"    train, val, test = split_indices(len(y), {split.val!r}, {split.test!r}, {split.seed}, y)")
+        lines.append(f"    train, val, test = split_indices(len(y), {_fractions(split, parts)}, {split.seed}, y)")
     else:
-        lines.append(f"    train, val, test = split_indices(len(y), {split.val!r}, {split.test!r}, {split.seed})")
+        lines.append(f"    train, val, test = split_indices(len(y), {_fractions(split, parts)}, {split.seed})")
     lines.append("    splits = {\"train\": (x[train], y[train])}")
     lines += ["    for name, idx in ((\"val\", val), (\"test\", test)):",
               "        if idx is not None:",
@@ -288,6 +288,13 @@ def _data_code(data: Any, dataset: Any, graph: Any, out: Path, source: ExportSou
     if not int_input and data.normalize != "none":
         lines += _normalize_lines(data.normalize)
     return lines
+
+
+def _fractions(split: Any, npz: bool) -> str:
+    """The val and test fractions as the script passes them: an NPZ file's own y_val / y_test replace them."""
+    if not npz:
+        return f"{split.val!r}, {split.test!r}"
+    return f'0.0 if "y_val" in arrays else {split.val!r}, 0.0 if "y_test" in arrays else {split.test!r}'
 
 
 def _data_code_parts(data: Any, dataset: Any, graph: Any, out: Path, source: ExportSource) -> list[str]:
@@ -329,7 +336,7 @@ def _data_code_parts(data: Any, dataset: Any, graph: Any, out: Path, source: Exp
         lines.append("    y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)")
     lines.append(f"    x = tuple(np.asarray(p, dtype=t) for p, t in zip(x, {dtypes}))")
     stratify = ", y" if task == "classification" else ""
-    lines += [f"    train, val, test = split_indices(len(y), {split.val!r}, {split.test!r}, {split.seed}{stratify})",
+    lines += [f"    train, val, test = split_indices(len(y), {_fractions(split, npz)}, {split.seed}{stratify})",
               "    splits = {\"train\": (tuple(p[train] for p in x), y[train])}",
               "    for name, idx in ((\"val\", val), (\"test\", test)):",
               "        if idx is not None:",
