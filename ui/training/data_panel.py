@@ -7,7 +7,11 @@ header. The other keys (task, split, normalization, image size, ...) are
 generated from DATA_PARAMS / SPLIT_PARAMS and shown where they apply.
 
 After each change the set is loaded in a background thread (debounced) and the
-panel shows its samples per split, classes and sample shape; a sample shape
+panel shows its samples per split, classes and sample shape, and what
+`nodetrainer.data.preview.preview` computes there: a grid of labelled samples
+(image-shaped data), the class balance of each split and, for a CSV file,
+per-column statistics (`preview_data` holds it, None until loaded; for a CSV file that does not load,
+only its columns); a sample shape
 that disagrees with the Input node emits `nodeProblem(node_id, message)` (an
 empty message clears it). Writing follows the training panel: one key at a
 time, defaults removed, via `apply_section("data", section)`.
@@ -31,6 +35,7 @@ from nodetrainer.settings import BUILTIN_SETS, DATA_PARAMS, SOURCE_KINDS, SPLIT_
 from ..widgets.params import ParamForm
 from .background import collector
 from .graphlink import subscribe
+from .sample_views import BalanceTable, ColumnStatsTable, SampleGrid
 
 PREVIEW_ROWS = 8
 KIND_LABELS = {"builtin": "built-in set", "csv": "CSV file", "npz": "NPZ file", "images": "image folder"}
@@ -44,7 +49,8 @@ class DataPanel(QWidget):
     sectionWritten = Signal(object)
     summaryChanged = Signal(object)  # DataSummary, or None when the data cannot be loaded
     nodeProblem = Signal(str, str)  # Input node id, message ("" when the shapes agree again)
-    _loaded = Signal(int, object, object)  # generation, DataSummary | None, error text | None (any thread)
+    previewChanged = Signal(object)  # DataPreview, or None when the data cannot be loaded
+    _loaded = Signal(int, object, object)  # generation, DataPreview | None, error text | None (any thread)
 
     def __init__(self, graph: Any, apply_section: Callable[[str, Any], None] | None = None,
                  parent: QWidget | None = None) -> None:
@@ -55,6 +61,7 @@ class DataPanel(QWidget):
         self._loading = False
         self._generation = 0
         self.summary: Any = None
+        self.preview_data: Any = None  # the DataPreview of the loaded set (its summary None when it failed)
         self.error: str | None = None
         self._flagged: str | None = None
         self._load_timer = QTimer(self)
@@ -140,6 +147,26 @@ class DataPanel(QWidget):
         info.addWidget(self.shape_warning)
         info.addWidget(self.problems)
         column.addWidget(info_box)
+
+        self.samples_box = QGroupBox("Samples (training split)")
+        self.sample_grid = SampleGrid()
+        self.sample_grid.setMinimumHeight(200)
+        QVBoxLayout(self.samples_box).addWidget(self.sample_grid)
+        column.addWidget(self.samples_box)
+        self.columns_box = QGroupBox("Columns")
+        columns_layout = QVBoxLayout(self.columns_box)
+        self.column_stats = ColumnStatsTable()
+        self.columns_note = QLabel()
+        self.columns_note.setWordWrap(True)
+        columns_layout.addWidget(self.column_stats)
+        columns_layout.addWidget(self.columns_note)
+        column.addWidget(self.columns_box)
+        self.balance_box = QGroupBox("Class balance")
+        self.balance = BalanceTable()
+        QVBoxLayout(self.balance_box).addWidget(self.balance)
+        column.addWidget(self.balance_box)
+        for box in (self.samples_box, self.columns_box, self.balance_box):
+            box.hide()
         column.addStretch(1)
 
         scroll = QScrollArea()
@@ -180,7 +207,7 @@ class DataPanel(QWidget):
     def load(self) -> None:
         """Shows the graph's data section and starts loading the set it names (until it is loaded,
         `summary` is None: the last one described other data, and a load still running is for it)."""
-        self.summary, self.error = None, None
+        self.summary, self.preview_data, self.error = None, None, None
         self._generation += 1
         self._loading = True
         try:
@@ -355,20 +382,26 @@ class DataPanel(QWidget):
         inputs = self.graph.input_ids()
         dtype = str(self.graph.nodes[inputs[0]].resolved().get("dtype", "float32")) if inputs else "float32"
         base = self.base_dir
+        kind, _, location = cfg.source.partition(":")
+        csv_path = None
+        if kind == "csv" and location:
+            csv_path = Path(location).expanduser()
+            csv_path = csv_path if csv_path.is_absolute() else base / csv_path
         self.info.setText("loading…")
 
         def work() -> None:
             from nodetrainer.data import load_dataset
-            from nodetrainer.data.preview import describe
+            from nodetrainer.data.preview import preview
             from nodetrainer.errors import NodeTrainerError
             try:
-                summary, error = describe(load_dataset(cfg, base, task, dtype)), None
-            except NodeTrainerError as exc:
-                summary, error = None, exc.problems[0].message if exc.problems else str(exc)
+                result, error = preview(load_dataset(cfg, base, task, dtype), csv_path, cfg.target), None
+            except NodeTrainerError as exc:  # a CSV file's columns may show what is wrong (a missing value)
+                result = preview(None, csv_path, cfg.target) if csv_path is not None else None
+                error = exc.problems[0].message if exc.problems else str(exc)
             except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-                summary, error = None, f"{type(exc).__name__}: {exc}"
+                result, error = None, f"{type(exc).__name__}: {exc}"
             try:
-                self._loaded.emit(generation, summary, error)
+                self._loaded.emit(generation, result, error)
             except RuntimeError:  # the panel was deleted meanwhile
                 pass
             finally:
@@ -385,10 +418,12 @@ class DataPanel(QWidget):
         for t in list(self._threads):
             t.join(timeout_s)
 
-    def _on_loaded(self, generation: int, summary: Any, error: str | None) -> None:
+    def _on_loaded(self, generation: int, preview: Any, error: str | None) -> None:
         if generation != self._generation:
             return
-        self.summary, self.error = summary, error
+        summary = preview.summary if preview is not None else None
+        self.summary, self.preview_data, self.error = summary, preview, error
+        self._show_preview(preview)
         if summary is None:
             self.info.setText(error or "No data source yet: pick a built-in set or a file to train on.")
         else:
@@ -403,7 +438,28 @@ class DataPanel(QWidget):
             parts.append(f"sample shape <b>{list(summary.sample_shape)}</b>")
             self.info.setText("<br>".join(parts))
         self.summaryChanged.emit(summary)
+        self.previewChanged.emit(preview)
         self.check_shape()
+
+    def _show_preview(self, preview: Any) -> None:
+        """The sample grid, the column statistics and the class balance of the loaded set (hidden without one)."""
+        grid = preview.grid if preview is not None else None
+        if grid is not None:
+            self.sample_grid.set_samples(grid.pixels, grid.labels,
+                                         [f"training sample {i}: {label}" for i, label in zip(grid.indices, grid.labels)])
+        self.samples_box.setVisible(grid is not None)
+        columns = preview.columns if preview is not None else None
+        if columns is not None:
+            self.column_stats.set_columns(columns)
+        self.column_stats.setVisible(columns is not None)
+        note = preview.columns_error if preview is not None else None
+        self.columns_note.setText(note or "")
+        self.columns_note.setVisible(bool(note))
+        self.columns_box.setVisible(columns is not None or bool(note))
+        balance = preview.balance if preview is not None else {}
+        if balance:
+            self.balance.set_balance(balance, preview.summary.class_names if preview.summary else None)
+        self.balance_box.setVisible(bool(balance))
 
     def check_shape(self) -> str | None:
         """Compares the Input node's shape with the loaded data's; flags the node (or clears the flag)."""
