@@ -4,7 +4,9 @@
 trains a snapshot of the editor's Graph when Train is pressed (or resumes a
 stopped run from the Runs tab or the result header), applies the worker's
 updates to the controls, the result header (outcome.py: the test metric large,
-the stop reason in words, or what went wrong and where) and the plots, and
+the stop reason in words, or what went wrong and where), the plots and, under
+them, the samples behind the result (result_samples.py: the most confidently
+wrong test samples, and a clicked confusion-matrix cell's samples), and
 reports what the editor should show on nodes. As soon as the graph changes
 after a run, that run's node badges are cleared and its messages greyed as
 from the last run. What it reports:
@@ -37,6 +39,7 @@ from .graphlink import subscribe
 from .outcome import DIVERGED_HINT, describe, describe_problem, fmt_metric, metric_label
 from .plots import LivePlots
 from .result_header import ResultHeader
+from .result_samples import ResultSamples
 from .run_controls import RunControls
 from .runs_panel import RunsPanel
 from .training_panel import TrainingPanel
@@ -104,13 +107,21 @@ class TrainingWidget(QWidget):
         self.controls = RunControls()
         self.header = ResultHeader()
         self.plots = LivePlots()
+        self.samples = ResultSamples()  # the samples behind the result: confidently wrong, a clicked cell's
+        self.plots.cellClicked.connect(self.samples.show_cell)
+        plots_and_samples = QSplitter(Qt.Orientation.Vertical)
+        plots_and_samples.addWidget(self.plots)
+        plots_and_samples.addWidget(self.samples)
+        plots_and_samples.setStretchFactor(0, 3)
+        plots_and_samples.setStretchFactor(1, 1)
+        plots_and_samples.setChildrenCollapsible(False)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(0)
         right_layout.addWidget(self.controls)
         right_layout.addWidget(self.header)
-        right_layout.addWidget(self.plots, 1)
+        right_layout.addWidget(plots_and_samples, 1)
 
         self.right = QStackedWidget()
         self.right.addWidget(right)
@@ -238,6 +249,7 @@ class TrainingWidget(QWidget):
         self.plots.reset()
         self.last_result = self.last_finished = self.last_predictions = self.outcome = None
         self.predictions = {}
+        self.samples.clear()
         self.header.clear()
         self.run_dir = None
         self._started = self._last_epoch = self._best_epoch = self._divergence = None
@@ -414,6 +426,8 @@ class TrainingWidget(QWidget):
             self.result_split = split
         self.last_predictions = preds
         self.plots.show_predictions(preds)
+        session = self.worker.last_session
+        self.samples.set_result(preds, session.dataset if session is not None else None)
 
     def _show_outcome(self, outcome: Any) -> None:
         self.outcome = outcome
