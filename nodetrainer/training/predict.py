@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -152,10 +152,22 @@ class TrainedModel:
         """Every sample of every file (an image, or a CSV file's rows), in order."""
         result: list[SamplePrediction] = []
         for path in paths:
-            raw, sources, lines = self.read_file(Path(path))
-            for sample, line in zip(self.predict(raw, top, sources), lines):
-                result.append(SamplePrediction(sample.source, sample.top, sample.value, line))
+            result += self.predict_file(Path(path), top)[1]
         return result
+
+    def predict_file(self, path: Path, top: int = 3) -> tuple[torch.Tensor, list[SamplePrediction]]:
+        """The raw samples of one image or CSV file and their predictions (with each CSV row's line)."""
+        raw, sources, lines = self.read_file(Path(path))
+        return raw, [replace(s, line=line) for s, line in zip(self.predict(raw, top, sources), lines)]
+
+    def predict_split(self, dataset: Any, split: str, indices: list[int], top: int = 3) -> list[SamplePrediction]:
+        """Predictions for samples of a split of the run's data set (`load_data`), named "test sample I"."""
+        from ..data.preview import raw_samples
+        part = getattr(dataset, split)
+        names = [f"{split} sample {i}" for i in indices]
+        if dataset.stream is not None:  # the split holds indices into the stream: decode and normalize
+            return self.predict(raw_samples(dataset, split, indices), top, names)
+        return self.predict_normalized(part.x[torch.as_tensor(indices, dtype=torch.int64)], top, names)
 
     def read_file(self, path: Path) -> tuple[torch.Tensor, list[str], list[int | None]]:
         """(raw samples, a source name per sample, the CSV line of each sample or None) of one file."""

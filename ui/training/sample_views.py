@@ -69,8 +69,12 @@ class SampleGrid(QListWidget):
         return [self.item(i).text() for i in range(self.count())]
 
 
-class _ShareBar(QStyledItemDelegate):
-    """Draws a cell's share of its split as a bar behind its text."""
+class ShareBar(QStyledItemDelegate):
+    """Draws a cell's share (SHARE_ROLE, 0..1, times `scale`) as a bar of its colour (UserRole) behind its text."""
+
+    def __init__(self, parent: QWidget | None = None, scale: float = 4.0) -> None:
+        super().__init__(parent)
+        self.scale = scale
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Any) -> None:
         share = index.data(SHARE_ROLE)
@@ -79,8 +83,8 @@ class _ShareBar(QStyledItemDelegate):
             rect: QRect = option.rect.adjusted(2, 3, -2, -3)
             bar = QColor(color)
             bar.setAlpha(80)
-            painter.fillRect(QRect(rect.left(), rect.top(), round(rect.width() * min(share * 4, 1.0)), rect.height()),
-                             bar)  # four times the share: ten balanced classes fill 40 %
+            painter.fillRect(QRect(rect.left(), rect.top(), round(rect.width() * min(share * self.scale, 1.0)),
+                                   rect.height()), bar)
         super().paint(painter, option, index)
 
 
@@ -91,7 +95,7 @@ class BalanceTable(QTableWidget):
         super().__init__(0, 0, parent)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.setItemDelegate(_ShareBar(self))
+        self.setItemDelegate(ShareBar(self, scale=4.0))  # four times the share: ten balanced classes fill 40 %
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setDefaultSectionSize(20)
 
@@ -199,4 +203,4 @@ class RowsTable(QTableWidget):
                 self.setItem(r, len(captions) + j, item)
 
 
-__all__ = ["SampleGrid", "BalanceTable", "ColumnStatsTable", "RowsTable", "pixmap_of", "THUMB"]
+__all__ = ["SampleGrid", "ShareBar", "SHARE_ROLE", "BalanceTable", "ColumnStatsTable", "RowsTable", "pixmap_of", "THUMB"]
