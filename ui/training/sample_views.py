@@ -95,7 +95,8 @@ class BalanceTable(QTableWidget):
         super().__init__(0, 0, parent)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.setItemDelegate(ShareBar(self, scale=4.0))  # four times the share: ten balanced classes fill 40 %
+        self.bars = ShareBar(self)
+        self.setItemDelegate(self.bars)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setDefaultSectionSize(20)
 
@@ -107,6 +108,8 @@ class BalanceTable(QTableWidget):
         self.setColumnCount(len(splits))
         self.setRowCount(n)
         self.setHorizontalHeaderLabels([SPLIT_NAMES.get(s, s) for s in splits])
+        largest = max((float(c.max()) / max(float(c.sum()), 1.0) for c in balance.values() if len(c)), default=1.0)
+        self.bars.scale = 1.0 / largest if largest > 0 else 1.0  # the largest share fills its cell
         self.setVerticalHeaderLabels(names[:n])
         for c, split in enumerate(splits):
             counts = balance[split]
