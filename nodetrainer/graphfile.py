@@ -26,7 +26,7 @@ from .blocks import default_problem, is_reference, reference_problem
 from .graph import NAME_RE, Block, Graph, Node, block_name_problem, id_problem, name_problem  # noqa: F401
 from .layers import REGISTRY
 from .schema import check_mapping
-from .settings import (DATA_PARAMS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, OPTIMIZER_PARAMS, REGULARIZATION_PARAMS,
+from .settings import (AUGMENT_PARAMS, DATA_PARAMS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, OPTIMIZER_PARAMS, REGULARIZATION_PARAMS,
                        SCHEDULER_PARAMS, SPLIT_PARAMS, TRAINING_PARAMS, TUNE_PARAMS, parse_data, parse_training,
                        parse_tune)
 
@@ -436,6 +436,7 @@ def load_graph(path: str | os.PathLike) -> Graph:
 SECTION_ORDER: dict[str, tuple[str, ...]] = {
     "data": tuple(DATA_PARAMS),
     "data.split": tuple(SPLIT_PARAMS),
+    "data.augment": tuple(AUGMENT_PARAMS),
     "training": tuple(TRAINING_PARAMS),
     "training.optimizer": tuple(OPTIMIZER_PARAMS),
     "training.scheduler": tuple(SCHEDULER_PARAMS),
@@ -494,7 +495,7 @@ def _ordered(mapping: dict[str, Any], order: tuple[str, ...]) -> list[tuple[str,
 def _section_lines(section: str, mapping: dict[str, Any]) -> list[str]:
     out = [f"{section}:"]
     for key, value in _ordered(mapping, SECTION_ORDER.get(section, ())):
-        if isinstance(value, dict) and (section == "tune" and key == "space"):
+        if isinstance(value, dict) and (section, key) in (("tune", "space"), ("data", "inputs")):
             out.append(f"  {scalar(key, flow=False)}:")
             out += [f"    {scalar(k)}: {scalar(v)}" for k, v in value.items()]
         elif isinstance(value, dict):

@@ -44,6 +44,17 @@ DATA_PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("grayscale", "bool", False, "images: one channel instead of three"),
     Param("n_samples", "int", 1000, "synthetic sets: number of samples", lo=10, hi=10_000_000),
     Param("noise", "float", 0.1, "synthetic sets: noise level", lo=0.0, hi=10.0),
+    Param("inputs", "str", None, "several Inputs: each Input id mapped to its columns or NPZ array"),  # checked below
+    Param("augment", "str", None, "images: random changes to training batches"),  # checked as a section below
+]}
+DATA_SECTION_KEYS = ("split", "inputs", "augment")  # keys of DATA_PARAMS that hold more than one value
+AUGMENT_PARAMS: dict[str, Param] = {p.name: p for p in [
+    Param("flip", "bool", False, "mirror half the images left to right"),
+    Param("crop", "int", 0, "pad by N pixels, then crop back to the image size at a random place", lo=0, hi=1024),
+    Param("rotate", "float", 0.0, "rotate by up to plus or minus this many degrees", lo=0.0, hi=180.0),
+    Param("scale", "floats", [1.0, 1.0], "zoom by a factor drawn from [lo, hi]", lo=0.1, hi=10.0, length=2),
+    Param("jitter", "float", 0.0, "brightness and contrast change by up to this fraction", lo=0.0, hi=1.0),
+    Param("cutout", "int", 0, "zero a square of N pixels at a random place", lo=0, hi=4096),
 ]}
 SPLIT_PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("val", "float", 0.2, "fraction held out for validation", lo=0.0, hi=1.0, hi_open=True),
@@ -60,6 +71,21 @@ class SplitConfig:
 
 
 @dataclass
+class AugmentConfig:
+    """data.augment: random changes applied to image training batches (nodetrainer.data.augment)."""
+    flip: bool = False
+    crop: int = 0
+    rotate: float = 0.0
+    scale: tuple[float, float] = (1.0, 1.0)
+    jitter: float = 0.0
+    cutout: int = 0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.flip or self.crop or self.rotate or self.scale != (1.0, 1.0) or self.jitter or self.cutout)
+
+
+@dataclass
 class DataConfig:
     source: str
     target: str = "target"
@@ -70,6 +96,8 @@ class DataConfig:
     grayscale: bool = False
     n_samples: int = 1000
     noise: float = 0.1
+    inputs: dict[str, list[str] | str] | None = None  # Input id -> CSV columns ("a..b" ranges) or NPZ array name
+    augment: AugmentConfig | None = None
 
     @property
     def kind(self) -> str:
@@ -86,13 +114,23 @@ def parse_data(raw: Any, path: Path = ("data",)) -> tuple[DataConfig | None, Err
     errors: Errors = []
     if not isinstance(raw, dict):
         return None, [(path, "'data' must be a group of settings with at least 'source'")]
-    values, errs = check_mapping(raw, DATA_PARAMS, "data", skip=("split",))
+    values, errs = check_mapping(raw, DATA_PARAMS, "data", skip=DATA_SECTION_KEYS)
     errors += [(path + ((k,) if k else ()), m) for k, m in errs]
     split = SplitConfig()
     if "split" in raw:
         split = SplitConfig(**_section(raw["split"], SPLIT_PARAMS, path + ("split",), "data.split", errors))
         if split.val + split.test >= 1.0:
             errors.append((path + ("split",), f"val + test must leave some training data, got {split.val} + {split.test}"))
+    if raw.get("inputs") is not None:
+        values["inputs"] = _inputs(raw["inputs"], path + ("inputs",), errors)
+    if raw.get("augment") is not None:
+        augment = _section(raw["augment"], AUGMENT_PARAMS, path + ("augment",), "data.augment", errors)
+        if "scale" in augment:
+            lo, hi = augment["scale"]
+            augment["scale"] = (float(lo), float(hi))
+            if lo > hi:
+                errors.append((path + ("augment", "scale"), f"scale must be [lo, hi] with lo <= hi, got [{lo}, {hi}]"))
+        values["augment"] = AugmentConfig(**augment)
     src = values.get("source")
     if src is not None:
         kind, _, rest = src.partition(":")
@@ -278,6 +316,26 @@ def monitor_maximized(monitor: str) -> bool:
     """Whether larger is better for a monitored value such as val_accuracy."""
     name = monitor.split("_", 1)[1] if monitor.startswith(("val_", "train_")) else monitor
     return name in MAXIMIZED_METRICS
+
+
+def _inputs(raw: Any, path: Path, errors: Errors) -> dict[str, list[str] | str]:
+    """data.inputs: Input id -> a column list (items may be ranges `a..b`), one range, or an NPZ array name."""
+    if not isinstance(raw, dict) or not raw:
+        errors.append((path, "'inputs' must map each Input id to its columns ([age, income] or pixel0..pixel63) "
+                             "or its NPZ array name"))
+        return {}
+    out: dict[str, list[str] | str] = {}
+    for key, value in raw.items():
+        key = str(key)
+        if isinstance(value, str) and value.strip():
+            out[key] = value.strip()
+        elif (isinstance(value, list) and value
+              and all(isinstance(v, (str, int)) and not isinstance(v, bool) and str(v).strip() for v in value)):
+            out[key] = [str(v).strip() for v in value]
+        else:
+            errors.append((path + (key,), f"inputs.{key} must be a list of column names, a column range "
+                                          f"(first..last) or an NPZ array name, got {value!r}"))
+    return out
 
 
 def _section(raw: Any, params: dict[str, Param], path: Path, what: str, errors: Errors,

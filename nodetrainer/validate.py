@@ -223,6 +223,8 @@ def _check_settings(graph: Graph, add) -> None:
         if value is not None:
             for path, message in parse(value)[1]:
                 add(graph.problem(message, None, *path))
+    if isinstance(graph.data, dict):
+        _check_data_inputs(graph, graph.data, add)
     training = graph.training or {}
     outputs = graph.output_ids()
     output = training.get("output") if isinstance(training, dict) else None
@@ -238,6 +240,36 @@ def _check_settings(graph: Graph, add) -> None:
             message = _tune_path_problem(graph, str(key))
             if message:
                 add(graph.problem(message, None, "tune", "space", key))
+
+
+def _check_data_inputs(graph: Graph, data: dict, add) -> None:
+    """data.inputs names Input nodes and, with several Inputs, is there; data.augment needs an image Input.
+    (Columns and arrays are checked against the data when it is loaded.)"""
+    inputs = graph.input_ids()
+    mapping = data.get("inputs")
+    if isinstance(mapping, dict):
+        for key in mapping:
+            key = str(key)
+            if key in inputs:
+                continue
+            if key in graph.nodes:
+                why = f"inputs.{key}: {key} is a {graph.nodes[key].type} node, not an Input"
+            else:
+                why = f"inputs.{key}: no Input node {key}{did_you_mean(key, inputs)}"
+            add(graph.problem(f"{why}; Inputs: {', '.join(inputs) or 'none'}", None, "data", "inputs", key))
+        for input_id in inputs:
+            if input_id not in {str(k) for k in mapping}:
+                add(graph.problem(f"data.inputs gives Input {input_id} no part of a sample; map it to its columns "
+                                  f"or NPZ array", input_id, "data", "inputs"))
+    elif mapping is None and len(inputs) > 1:
+        add(graph.problem(f"the graph has {len(inputs)} Inputs ({', '.join(inputs)}); set data.inputs to map each "
+                          f"to its part of a sample (CSV columns or NPZ arrays)", None, "data"))
+    augment = data.get("augment")
+    if isinstance(augment, dict) and augment and inputs:
+        shapes = [graph.resolved(i).get("shape") for i in inputs]
+        if not any(isinstance(s, (list, tuple)) and len(s) == 3 for s in shapes):
+            add(graph.problem("data.augment changes images, but no Input is image-shaped [channels, height, width]; "
+                              "remove augment or use image data", None, "data", "augment"))
 
 
 def _tune_path_problem(graph: Graph, key: str) -> str | None:

@@ -51,7 +51,7 @@ def load_csv(path: Path, target: str, task: str) -> RawData:
         raise DataError(Problem(f"line {line}, column '{target}': missing target value", file=file, line=line))
     if task == "regression":
         y = _numbers(y[:, None], [target], path, delimiter)
-    return RawData(x, y, file=file, target_name=f"column '{target}'")
+    return RawData(x, y, file=file, target_name=f"column '{target}'", columns=[header[i] for i in features])
 
 
 def read_feature_rows(path: Path, columns: list[str] | None, width: int) -> tuple[np.ndarray, list[int]]:

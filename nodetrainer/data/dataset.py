@@ -1,12 +1,13 @@
 """The loaded data set handed to training: CPU tensors per split, plus what the model must match."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from ..errors import Problem
+from .inputs import InputPart
 from .normalize import Normalizer
 
 
@@ -16,15 +17,21 @@ class Split:
 
     x: float32 features [N, *sample_shape] (int64 when the Input dtype is int64), already
        normalized; for a streamed `Dataset` instead the int64 indices [N] of its samples in
-       `Dataset.stream`.
+       `Dataset.stream`. With several Inputs (data.inputs) a tuple of such tensors, one per
+       Input in the graph's Input order (`Dataset.inputs`).
     y: int64 class indices [N] (classification) or float32 targets [N, T] (regression).
     """
 
-    x: torch.Tensor
+    x: torch.Tensor | tuple[torch.Tensor, ...]
     y: torch.Tensor
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
+
+    @property
+    def xs(self) -> tuple[torch.Tensor, ...]:
+        """The features as a tuple, one tensor per Input (a 1-tuple for one Input)."""
+        return self.x if isinstance(self.x, tuple) else (self.x,)
 
 
 @dataclass
@@ -34,6 +41,10 @@ class Dataset:
     When `stream` is set (image folders too large for memory), every split's `x` holds
     indices into `stream`, a torch Dataset whose item i is the normalized (x, y) of image
     i; `torch_dataset(split)` gives the matching torch Dataset either way.
+
+    With several Inputs (data.inputs), `inputs` lists each Input's part (names, shape and
+    its own fitted normalizer, in the graph's Input order) and `sample_shape` /
+    `normalizer` are the first part's; with one Input `inputs` is empty.
     """
 
     train: Split
@@ -47,6 +58,17 @@ class Dataset:
     normalizer: Normalizer
     stream: "torch.utils.data.Dataset | None" = None
     source: str = ""
+    inputs: list[InputPart] = field(default_factory=list)
+
+    @property
+    def multi_input(self) -> bool:
+        return bool(self.inputs)
+
+    def normalizers(self, input_ids: list[str]) -> dict[str, Normalizer]:
+        """Each Input's normalizer by id (`input_ids`: the graph's Inputs, for the one-Input case)."""
+        if self.inputs:
+            return {p.input_id: p.normalizer for p in self.inputs}
+        return {input_ids[0]: self.normalizer}
 
     @property
     def streamed(self) -> bool:
@@ -56,7 +78,7 @@ class Dataset:
         """A torch Dataset of (x, y) pairs for `split`: a TensorDataset, or a Subset of `stream`."""
         if self.stream is not None:
             return torch.utils.data.Subset(self.stream, split.x.tolist())
-        return torch.utils.data.TensorDataset(split.x, split.y)
+        return torch.utils.data.TensorDataset(*split.xs, split.y)
 
 
 def check_input_shape(input_id: str, input_shape: tuple[int, ...] | list[int], dataset: Dataset) -> Problem | None:

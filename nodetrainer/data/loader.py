@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ from .csv_source import load_csv
 from .dataset import Dataset, Split
 from .encode import encode_classes, features, regression_targets
 from .images import ImageFolderStream, load_images
+from .inputs import InputsError, npz_parts, split_columns
 from .normalize import Normalizer
 from .npz_source import load_npz
 from .raw import RawData
@@ -23,24 +25,26 @@ STREAM_FIT_SAMPLES = 512  # images decoded to fit the normalizer of a streamed f
 
 
 def load_dataset(cfg: DataConfig, base_dir: Path | str, task: str | None = None,
-                 input_dtype: str = "float32") -> Dataset:
+                 input_dtype: str | dict[str, str] = "float32", input_ids: list[str] | None = None) -> Dataset:
     """Loads `cfg.source` (relative paths from `base_dir`) for `task`.
 
     The task is `cfg.task` if set, else `task` (the loss's), else the built-in set's own,
     else classification. Raises DataError with located, one-line problems on bad input.
+    With `cfg.inputs` (several Inputs) `input_ids` gives the graph's Inputs in file order
+    (default: the mapping's order) and `input_dtype` may map each to its dtype; every split's
+    `x` is then a tuple of tensors in that order and `Dataset.inputs` describes the parts
+    (an `InputsError`, whose `path` is the graph-file key, for a bad mapping).
     """
-    if input_dtype not in ("float32", "int64"):
-        raise DataError(Problem(f"Input dtype must be float32 or int64, got '{input_dtype}'"))
+    dtypes = input_dtype if isinstance(input_dtype, dict) else None
+    for dtype in (dtypes or {"": input_dtype}).values():
+        if dtype not in ("float32", "int64"):
+            raise DataError(Problem(f"Input dtype must be float32 or int64, got '{dtype}'"))
+    if cfg.inputs:
+        return _load_parts(cfg, Path(base_dir), task, dtypes or {}, input_ids or list(cfg.inputs),
+                           "float32" if dtypes else str(input_dtype))
+    input_dtype = str(next(iter(dtypes.values()))) if dtypes else str(input_dtype)
     raw = read_source(cfg, Path(base_dir), cfg.task or task)
-    task = cfg.task or task or raw.natural_task or "classification"
-    if task not in TASKS:
-        raise DataError(Problem(f"task must be classification or regression, got '{task}'"))
-    if raw.fixed_task and task != raw.fixed_task:
-        how = "data.task" if cfg.task else "the loss"
-        fix = ("use an mse, l1 or huber loss" if raw.fixed_task == "regression"
-               else "use a classification loss such as cross_entropy")
-        raise DataError(Problem(f"{cfg.source} is a {raw.fixed_task} set but {how} makes the task {task}; "
-                                f"{fix} or set data.task: {raw.fixed_task}"))
+    task = _task(raw, cfg, task)
     if raw.stream is not None and input_dtype == "int64":
         raise DataError(Problem("images are float pixels; the Input dtype must be float32, not int64"))
     ys = _targets(raw, task)
@@ -77,7 +81,58 @@ def read_source(cfg: DataConfig, base_dir: Path, task: str | None = None) -> Raw
         raise DataError(Problem(f"{path} is a folder; source '{cfg.source}' needs a file", file=str(path)))
     if kind == "csv":
         return load_csv(path, cfg.target, task or "classification")
-    return load_npz(path)
+    return load_npz(path, mapped=bool(cfg.inputs))
+
+
+def _task(raw: RawData, cfg: DataConfig, task: str | None) -> str:
+    task = cfg.task or task or raw.natural_task or "classification"
+    if task not in TASKS:
+        raise DataError(Problem(f"task must be classification or regression, got '{task}'"))
+    if raw.fixed_task and task != raw.fixed_task:
+        how = "data.task" if cfg.task else "the loss"
+        fix = ("use an mse, l1 or huber loss" if raw.fixed_task == "regression"
+               else "use a classification loss such as cross_entropy")
+        raise DataError(Problem(f"{cfg.source} is a {raw.fixed_task} set but {how} makes the task {task}; "
+                                f"{fix} or set data.task: {raw.fixed_task}"))
+    return task
+
+
+def _load_parts(cfg: DataConfig, base_dir: Path, task: str | None, dtypes: dict[str, str], input_ids: list[str],
+                default_dtype: str) -> Dataset:
+    """load_dataset with data.inputs: one tensor per Input in every split, each part normalized on its own."""
+    raw = read_source(cfg, base_dir, cfg.task or task)
+    task = _task(raw, cfg, task)
+    missing = [i for i in input_ids if i not in cfg.inputs]
+    if missing:
+        raise InputsError(Problem(f"data.inputs gives Input {missing[0]} no part of a sample; map it to its columns "
+                                  f"or NPZ array", node=missing[0]), ("data", "inputs"))
+    extra = [k for k in cfg.inputs if k not in input_ids]
+    if extra:
+        raise InputsError(Problem(f"inputs.{extra[0]}: no Input node {extra[0]}; Inputs: {', '.join(input_ids)}"),
+                          ("data", "inputs", extra[0]))
+    if raw.arrays is not None:
+        x, held, parts = npz_parts(raw.arrays, cfg.inputs, input_ids, raw.file or cfg.source)
+        raw.x = x
+        raw.parts = {name: (held[name], y) for name, (_, y) in raw.parts.items()}
+    else:
+        parts = split_columns(raw, cfg.inputs, input_ids)
+    ys = _targets(raw, task)
+    split_parts = _split(raw, ys, cfg, task)
+    splits: dict[str, list[torch.Tensor]] = {name: [] for name in split_parts}
+    for k, part in enumerate(parts):
+        dtype = dtypes.get(part.input_id, default_dtype)
+        part.normalizer = Normalizer("none" if dtype == "int64" else cfg.normalize)
+        xs = {name: torch.from_numpy(features(x[k], dtype, f"{part.names[0] if part.kind == 'array' else 'x'}"
+                                              f"{'' if name == 'train' or name not in raw.parts else '_' + name}"
+                                              f" (Input {part.input_id})", raw.file))
+              for name, (x, _) in split_parts.items()}
+        part.normalizer.fit(xs["train"], per_channel=raw.per_channel)
+        for name in split_parts:
+            splits[name].append(part.normalizer.apply(xs[name]))
+    out = {name: Split(tuple(splits[name]), y) for name, (_, y) in split_parts.items()}
+    dataset = _dataset(out, raw, ys, task, parts[0].shape, parts[0].normalizer, cfg.source)
+    dataset.inputs = parts
+    return dataset
 
 
 def _what(raw: RawData, part: str) -> str:
@@ -107,13 +162,18 @@ def _split(raw: RawData, ys: dict[str, np.ndarray], cfg: DataConfig, task: str) 
     labels = ys["all"] if task == "classification" else None
     train, val_idx, test_idx = split_indices(n, val, test, cfg.split.seed, labels)
     source = np.arange(n) if raw.x is None else raw.x
-    parts = {"train": (source[train], torch.from_numpy(ys["all"][train]))}
+    parts = {"train": (_take(source, train), torch.from_numpy(ys["all"][train]))}
     for name, idx in (("val", val_idx), ("test", test_idx)):
         if name in raw.parts:
             parts[name] = (raw.parts[name][0], torch.from_numpy(ys[name]))
         elif idx is not None:
-            parts[name] = (source[idx], torch.from_numpy(ys["all"][idx]))
+            parts[name] = (_take(source, idx), torch.from_numpy(ys["all"][idx]))
     return parts
+
+
+def _take(x: Any, idx: np.ndarray) -> Any:
+    """Rows `idx` of an array, or of each array of a tuple (several Inputs)."""
+    return tuple(a[idx] for a in x) if isinstance(x, tuple) else x[idx]
 
 
 def _streamed(raw: RawData, parts: dict[str, tuple], cfg: DataConfig, task: str, normalizer: Normalizer) -> Dataset:

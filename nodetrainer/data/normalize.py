@@ -97,3 +97,19 @@ def _chunked(x: torch.Tensor, dims: tuple[int, ...], reduce: Any, combine: Any =
         out = part if out is None else combine(out, part)
     assert out is not None
     return out
+
+
+def run_normalizers(checkpoint: dict[str, Any], input_ids: list[str]) -> dict[str, "Normalizer"]:
+    """Each Input's fitted normalizer as saved with a run's checkpoint, by Input id (`input_ids`: the graph's
+    Inputs in order). A run with several Inputs saves "normalizers" ({id: state}); a one-Input run saves
+    "normalizer" and "input_id". Inputs that are not normalized (mode none, token ids) are left out."""
+    states = checkpoint.get("normalizers")
+    if not states:
+        state = checkpoint.get("normalizer")
+        states = {checkpoint.get("input_id") or input_ids[0]: state} if state else {}
+    out: dict[str, Normalizer] = {}
+    for input_id, state in states.items():
+        norm = Normalizer.from_state_dict(state)
+        if norm.shift is not None:
+            out[str(input_id)] = norm
+    return out

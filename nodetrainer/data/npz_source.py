@@ -13,10 +13,15 @@ KEYS = ("x", "y", "x_val", "y_val", "x_test", "y_test")
 PARTS = {"val": ("x_val", "y_val"), "test": ("x_test", "y_test")}
 
 
-def load_npz(path: Path) -> RawData:
-    """Reads the archive without unpickling anything and checks its keys, lengths and shapes."""
+def load_npz(path: Path, mapped: bool = False) -> RawData:
+    """Reads the archive without unpickling anything and checks its keys, lengths and shapes.
+
+    With `mapped` (data.inputs names the arrays) only y, y_val and y_test are checked here and every array
+    is kept in `RawData.arrays`; `nodetrainer.data.inputs.npz_parts` then picks one array per Input."""
     file = str(path)
     arrays = _read(path)
+    if mapped:
+        return _mapped(arrays, file)
     for key in arrays:
         if key not in KEYS:
             hint = f" (did you mean '{key.lower()}'?)" if key.lower() in KEYS else did_you_mean(key, KEYS)
@@ -44,6 +49,23 @@ def load_npz(path: Path) -> RawData:
                                         file=file))
             parts[name] = (arrays[xk], arrays[yk])
     return RawData(arrays["x"], arrays["y"], file=file, parts=parts)
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an NPZ archive by name (nothing unpickled); DataError when it is no readable archive."""
+    return _read(path)
+
+
+def _mapped(arrays: dict[str, np.ndarray], file: str) -> RawData:
+    if "y" not in arrays:
+        raise DataError(Problem(f"array 'y' is missing; found {', '.join(arrays) or 'no arrays'} "
+                                f"(the targets; save with numpy.savez(path, y=..., x_name=...))", file=file))
+    y = arrays["y"]
+    if y.dtype.kind not in "biufUS" or y.ndim == 0 or len(y) == 0:
+        raise DataError(Problem(f"'y' must hold one number or string per sample, got {y.dtype} {list(y.shape)}",
+                                file=file))
+    parts = {name: (None, arrays[yk]) for name, (_, yk) in PARTS.items() if yk in arrays}
+    return RawData(None, y, file=file, parts=parts, arrays=arrays)  # x: the Inputs' arrays, set by npz_parts
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ class RawData:
     `y` holds the targets as read: class indices when `class_names` is set, otherwise raw
     labels (numbers or strings) that the loader encodes for the task.
     `parts` holds explicit held-out splits ("val", "test") that replace the fractions.
+    With data.inputs (several Inputs) `x` and each part's x are tuples, one array per Input.
     """
 
     x: np.ndarray | None
@@ -32,3 +33,5 @@ class RawData:
     stream: "ImageFolderStream | None" = None
     sample_shape: tuple[int, ...] | None = None
     per_channel: bool = False                # normalize per channel (images), not per feature
+    columns: list[str] | None = None         # names of x's feature columns (CSV, tabular built-in sets)
+    arrays: dict[str, np.ndarray] | None = None  # every array of an NPZ file, for data.inputs

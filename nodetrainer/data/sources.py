@@ -30,13 +30,15 @@ def load_builtin(name: str, n_samples: int = 1000, noise: float = 0.1, seed: int
                                 f"built-in sets: {one_of(BUILTIN_SETS)}"))
     bunch = loaders[name]()
     x = np.asarray(bunch.data)
+    columns = None if name == "digits" else [str(c) for c in bunch.feature_names]  # for data.inputs
     if name == "diabetes":
         return RawData(x, np.asarray(bunch.target, dtype=np.float64)[:, None],
-                       natural_task="regression", fixed_task="regression")
+                       natural_task="regression", fixed_task="regression", columns=columns)
     if name == "digits":
         x = x.reshape(-1, 1, 8, 8)
     names = [str(n) for n in bunch.target_names]
-    return RawData(x, np.asarray(bunch.target, dtype=np.int64), class_names=names, natural_task="classification")
+    return RawData(x, np.asarray(bunch.target, dtype=np.int64), class_names=names, natural_task="classification",
+                   columns=columns)
 
 
 def _bundled() -> dict:
@@ -47,7 +49,7 @@ def _bundled() -> dict:
 
 def _synthetic(x: np.ndarray, y: np.ndarray) -> RawData:
     return RawData(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.int64),
-                   class_names=list(TWO_CLASSES), natural_task="classification")
+                   class_names=list(TWO_CLASSES), natural_task="classification", columns=["x0", "x1"])
 
 
 def make_spirals(n_samples: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -113,40 +113,41 @@ class RunData:
 
     @classmethod
     def load(cls, source: ExportSource) -> "RunData":
-        from ..data import load_dataset
         from ..errors import DataError
+        from ..training.run import load_graph_data
         graph = source.graph
         config = graph.training_config()
-        input_id = source.checkpoint.get("input_id") or source.input_ids[0]
-        dtype = str(graph.nodes[input_id].resolved().get("dtype", "float32"))
         data_dir = Path(source.checkpoint.get("data_dir") or source.path)
         try:
-            dataset = load_dataset(graph.data_config(), data_dir, config.task, dtype)
+            dataset = load_graph_data(graph, data_dir, config)
         except DataError as exc:
             raise ExportRefused([p.located(str(source.path)) for p in exc.problems]) from None
         return cls(source, dataset, config)
 
-    def _raw(self, split: Any, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Samples `index` of a split as raw features (the loader's normalization undone) and targets."""
+    def _raw(self, split: Any, index: torch.Tensor) -> tuple[dict[str, np.ndarray], torch.Tensor]:
+        """Samples `index` of a split as raw features by Input name (the loader's normalization undone) and
+        targets."""
         if self.dataset.stream is not None:
             pairs = [self.dataset.stream[int(split.x[i])] for i in index.tolist()]
-            x = torch.stack([torch.as_tensor(p[0]) for p in pairs])
+            xs: tuple[torch.Tensor, ...] = (torch.stack([torch.as_tensor(p[0]) for p in pairs]),)
             y = split.y[index]
         else:
-            x, y = split.x[index], split.y[index]
-        norm = self.dataset.normalizer
-        if norm.mode != "none" and x.is_floating_point() and norm.shift is not None:
-            x = x * norm.scale + norm.shift
-        return x, y
+            xs, y = tuple(x[index] for x in split.xs), split.y[index]
+        norms = self.dataset.normalizers(self.source.input_ids)
+        feed = {}
+        for name, x in zip(self.source.input_ids, xs):
+            norm = norms[name]
+            if norm.mode != "none" and x.is_floating_point() and norm.shift is not None:
+                x = x * norm.scale + norm.shift
+            feed[name] = x.numpy()
+        return feed, y
 
     def calibration(self) -> list[dict[str, np.ndarray]]:
         train = self.dataset.train
         n = min(CALIBRATION_SAMPLES, len(train))
         pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n].sort().values
         self.calibration_count = n
-        name = self.source.input_ids[0]
-        return [{name: self._raw(train, pick[i:i + CALIBRATION_BATCH])[0].numpy()}
-                for i in range(0, n, CALIBRATION_BATCH)]
+        return [self._raw(train, pick[i:i + CALIBRATION_BATCH])[0] for i in range(0, n, CALIBRATION_BATCH)]
 
     def score(self, model: bytes) -> tuple[dict[str, float], float]:
         """(the run's loss and metrics of `model` on the held-out split, samples/s under onnxruntime)."""
@@ -157,7 +158,6 @@ class RunData:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-        name = self.source.input_ids[0]
         outputs = self.source.output_ids
         out_index = outputs.index(self.config.output) if self.config.output in outputs else 0
         batches = [self._raw(self.held, torch.arange(i, min(i + SPEED_BATCH, self.count)))
@@ -165,12 +165,12 @@ class RunData:
         acc = MetricAccumulator(self.metric_names, self.dataset.task, "cpu", self.dataset.num_classes)
         loss_fn = None
         for x, y in batches:
-            out = torch.from_numpy(session.run(None, {name: x.numpy()})[out_index])
+            out = torch.from_numpy(session.run(None, x)[out_index])
             if loss_fn is None:
                 loss_fn = build_loss(self.config.loss, int(out.shape[-1]) if out.dim() > 1 else 1,
                                      self.config.label_smoothing)
             acc.update(out, y, loss_fn(out, y))
-        feeds = [{name: x.numpy()} for x, _ in batches]
+        feeds = [x for x, _ in batches]
         done, start = 0, time.perf_counter()
         while True:
             for feed in feeds:

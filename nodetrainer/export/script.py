@@ -113,7 +113,9 @@ def _refuse_unsupported(source: ExportSource) -> None:
     inputs = graph.input_ids()
     if len(inputs) != 1:
         raise ExportRefused(Problem(f"a training script feeds one data set into one Input, but the graph has "
-                                    f"{len(inputs)} Inputs ({', '.join(inputs)})", _file(source)))
+                                    f"{len(inputs)} Inputs ({', '.join(inputs)}); several Inputs are not supported "
+                                    f"in scripts yet (train with nodetrainer train; export onnx or python)",
+                                    _file(source)))
 
 
 def _data_dir(source: ExportSource) -> Path:

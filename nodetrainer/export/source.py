@@ -49,22 +49,20 @@ class ExportSource:
     def output_ids(self) -> list[str]:
         return self.graph.output_ids()
 
+    def normalizers(self) -> dict[str, Any]:
+        """The run's fitted Normalizer of each normalized Input by id ({} for a graph file or no normalization)."""
+        from ..data.normalize import run_normalizers
+        return run_normalizers(self.checkpoint, self.input_ids) if self.checkpoint else {}
+
     def normalizer(self) -> Any:
-        """The run's fitted Normalizer, or None (a graph file, or a run that did not normalize)."""
-        from ..data.normalize import Normalizer
-        state = (self.checkpoint or {}).get("normalizer")
-        if not state:
-            return None
-        norm = Normalizer.from_state_dict(state)
-        return norm if norm.shift is not None else None
+        """The first Input's fitted Normalizer, or None (a graph file, or a run that did not normalize it)."""
+        return self.normalizers().get(self.input_ids[0])
 
     def trained(self) -> Trained | None:
-        """What a module exported from this run adds: the statistics of its one Input and the run's name."""
+        """What a module exported from this run adds: the statistics of each normalized Input and the run's name."""
         if not self.from_run:
             return None
-        norm = self.normalizer()
-        input_id = (self.checkpoint or {}).get("input_id") or self.input_ids[0]
-        normalized = {input_id: tuple(norm.shift.shape)} if norm is not None else {}
+        normalized = {i: tuple(n.shift.shape) for i, n in self.normalizers().items()}
         return Trained(normalized, str(self.path))
 
     def generated(self) -> GeneratedModel:
@@ -78,10 +76,10 @@ class ExportSource:
         if not self.from_run:
             return self.reference().state_dict()
         state = {k: v.detach().clone() for k, v in self.weights.items()}
-        norm = self.normalizer()
+        norms = self.normalizers()
         for input_id, (shift, scale) in generated.buffers.items():
-            state[shift] = norm.shift.clone()
-            state[scale] = norm.scale.clone()
+            state[shift] = norms[input_id].shift.clone()
+            state[scale] = norms[input_id].scale.clone()
         return state
 
     def network(self, generated: GeneratedModel | None = None) -> nn.Module:
@@ -105,11 +103,8 @@ class ExportSource:
 
     def reference_inputs(self, raw: list[torch.Tensor]) -> list[torch.Tensor]:
         """Raw samples as the run's network sees them (normalized with the training split's statistics)."""
-        norm = self.normalizer()
-        if norm is None:
-            return raw
-        input_id = (self.checkpoint or {}).get("input_id") or self.input_ids[0]
-        return [norm.apply(x) if i == input_id else x for i, x in zip(self.input_ids, raw)]
+        norms = self.normalizers()
+        return [norms[i].apply(x) if i in norms else x for i, x in zip(self.input_ids, raw)]
 
     def example_inputs(self, batch: int = EXAMPLE_BATCH, seed: int = 0) -> list[torch.Tensor]:
         """A seeded batch of raw samples for every Input: around the training data's mean and spread when
@@ -117,7 +112,7 @@ class ExportSource:
         from ..validate import check_graph
         tensors = check_graph(self.graph).shapes.tensors
         gen = torch.Generator().manual_seed(seed)
-        norm = self.normalizer()
+        norms = self.normalizers()
         vocab = min([int(n.resolved()["num_embeddings"]) for n in self.graph.nodes.values()
                      if n.type == "Embedding"] or [2])
         out = []
@@ -127,8 +122,8 @@ class ExportSource:
                 out.append(torch.randint(0, vocab, (batch, *t.shape), generator=gen))
                 continue
             x = torch.randn((batch, *t.shape), generator=gen)
-            if norm is not None and input_id == ((self.checkpoint or {}).get("input_id") or self.input_ids[0]):
-                x = x * norm.scale + norm.shift
+            if input_id in norms:
+                x = x * norms[input_id].scale + norms[input_id].shift
             out.append(x)
         return out
 

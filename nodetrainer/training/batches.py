@@ -16,6 +16,9 @@ A final training batch of a single sample is dropped: BatchNorm cannot train on
 it and one sample an epoch is not worth a crash. Both classes can start an
 epoch at a given step (resuming in the middle of an epoch).
 
+Several Inputs: a split's `x` may be a tuple of tensors (one per Input); batches then
+carry a tuple `xb` in the same order, fed as `model(*xb)` (see `call_model`).
+
 Distributed training (`ShardedBatches`): every rank draws the same seeded
 permutation, cuts it into the same global batches and takes its own contiguous
 part of each (sizes differ by at most one sample); `loss_scale[i]` makes the
@@ -54,22 +57,41 @@ def fits_on_device(nbytes: int, device: torch.device) -> bool:
     return True
 
 
+Features = "torch.Tensor | tuple[torch.Tensor, ...]"
+
+
+def call_model(model: Any, xb: Any) -> Any:
+    """`model(xb)`, or `model(*xb)` for a batch of several Inputs."""
+    return model(*xb) if type(xb) is tuple else model(xb)
+
+
+def _apply(x: Any, fn: Any) -> Any:
+    """fn on a tensor, or on each tensor of a tuple."""
+    return tuple(fn(t) for t in x) if type(x) is tuple else fn(x)
+
+
+def batch_size_of(xb: Any) -> int:
+    return int((xb[0] if type(xb) is tuple else xb).shape[0])
+
+
 class TensorBatches:
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, device: torch.device,
+    def __init__(self, x: Any, y: torch.Tensor, batch_size: int, device: torch.device,
                  shuffle: bool = False, generator: torch.Generator | None = None,
                  resident: bool | None = None):
-        if len(x) != len(y):
-            raise ValueError(f"inputs and targets differ in length: {len(x)} and {len(y)}")
-        nbytes = x.element_size() * x.numel() + y.element_size() * y.numel()
+        parts = x if isinstance(x, tuple) else (x,)
+        for part in parts:
+            if len(part) != len(y):
+                raise ValueError(f"inputs and targets differ in length: {len(part)} and {len(y)}")
+        nbytes = sum(p.element_size() * p.numel() for p in parts) + y.element_size() * y.numel()
         self.resident = fits_on_device(nbytes, device) if resident is None else resident
         self.device = device
         if self.resident:
-            self.x, self.y = x.to(device), y.to(device)
+            self.x, self.y = _apply(x, lambda t: t.to(device)), y.to(device)
         else:
             pin = device.type == "cuda"
-            self.x = x.pin_memory() if pin else x
+            self.x = _apply(x, lambda t: t.pin_memory()) if pin else x
             self.y = y.pin_memory() if pin else y
-        self.n = len(x)
+        self.n = len(y)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
@@ -79,8 +101,11 @@ class TensorBatches:
     def __len__(self) -> int:
         return self.steps
 
-    def batches(self, start_step: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(self, start_step: int = 0) -> Iterator[tuple[Any, torch.Tensor]]:
         """The batches of one epoch (drawing this epoch's permutation first when shuffling)."""
+        if type(self.x) is tuple:
+            yield from self._tuple_batches(start_step)
+            return
         bs, n, steps = self.batch_size, self.n, self.steps
         x, y = self.x, self.y
         if self.shuffle:
@@ -100,10 +125,30 @@ class TensorBatches:
         for i in range(start_step, steps):
             yield self._move(x[i * bs:(i + 1) * bs]), self._move(y[i * bs:(i + 1) * bs])
 
-    def _move(self, t: torch.Tensor) -> torch.Tensor:
+    def _tuple_batches(self, start_step: int) -> Iterator[tuple[tuple[torch.Tensor, ...], torch.Tensor]]:
+        """The same batches for several Inputs: every part gathered with the same permutation."""
+        bs, n, steps = self.batch_size, self.n, self.steps
+        x, y = self.x, self.y
+        if self.shuffle:
+            perm = torch.randperm(n, generator=self.generator)
+            if self.resident:
+                perm = perm.to(self.device, non_blocking=True)
+            if self.resident and self.gather_all:
+                x, y = tuple(p.index_select(0, perm) for p in x), y.index_select(0, perm)
+                for i in range(start_step, steps):
+                    yield tuple(p[i * bs:(i + 1) * bs] for p in x), y[i * bs:(i + 1) * bs]
+                return
+            for i in range(start_step, steps):
+                idx = perm[i * bs:(i + 1) * bs]
+                yield (tuple(self._move(p.index_select(0, idx)) for p in x), self._move(y.index_select(0, idx)))
+            return
+        for i in range(start_step, steps):
+            yield tuple(self._move(p[i * bs:(i + 1) * bs]) for p in x), self._move(y[i * bs:(i + 1) * bs])
+
+    def _move(self, t: Any) -> Any:
         if self.resident:
             return t
-        return t.to(self.device, non_blocking=True)
+        return _apply(t, lambda p: p.to(self.device, non_blocking=True))
 
 
 class _PermutationBatchSampler:
@@ -113,19 +158,26 @@ class _PermutationBatchSampler:
         self.n, self.batch_size, self.shuffle, self.generator, self.steps = n, batch_size, shuffle, generator, steps
         self.start_step = 0
         self.shard: tuple[int, int] | None = None  # (rank, world size): yield only this rank's part of a batch
+        self.seed_samples = False  # yield (index, seed) pairs: each sample's augmentation seed (AugmentedStream)
 
     def __len__(self) -> int:
         return self.steps - self.start_step
 
     def __iter__(self) -> Iterator[list[int]]:
         order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
+        # one draw an epoch, after the permutation: a resumed epoch (generator reset to its start) draws it again
+        base = int(torch.randint(0, 2**62, (1,), generator=self.generator)) if self.seed_samples else 0
         bs = self.batch_size
         for i in range(self.start_step, self.steps):
             batch = order[i * bs:(i + 1) * bs]
+            lo = 0
             if self.shard is not None:
                 lo, hi = shard_bounds(len(batch), *self.shard)
                 batch = batch[lo:hi]
-            yield batch.tolist()
+            if self.seed_samples:  # the seed follows the sample's place in the epoch: the same on any world size
+                yield [(k, base + i * bs + lo + j) for j, k in enumerate(batch.tolist())]
+            else:
+                yield batch.tolist()
 
 
 class StreamBatches:
@@ -200,19 +252,19 @@ class ShardedBatches:
         local = perm[self.positions]
         if inner.resident:
             local = local.to(inner.device, non_blocking=True)
-        x, y = inner.x.index_select(0, local), inner.y.index_select(0, local)
+        x, y = _apply(inner.x, lambda p: p.index_select(0, local)), inner.y.index_select(0, local)
         for i in range(start_step, self.steps):
             a, b = self.offsets[i], self.offsets[i + 1]
-            yield inner._move(x[a:b]), inner._move(y[a:b])
+            yield inner._move(_apply(x, lambda p: p[a:b])), inner._move(y[a:b])
 
 
 def shard_split(split: Any, rank: int, world: int) -> Any:
     """Rank `rank`'s contiguous part of an evaluation split (Split, (x, y) or Dataset); None when empty."""
     if split is None:
         return None
-    if hasattr(split, "x") and hasattr(split, "y") and isinstance(split.x, torch.Tensor):
-        lo, hi = shard_bounds(len(split.x), rank, world)
-        return type(split)(split.x[lo:hi], split.y[lo:hi]) if hi > lo else None
+    if hasattr(split, "x") and hasattr(split, "y") and isinstance(split.x, (torch.Tensor, tuple)):
+        lo, hi = shard_bounds(len(split.y), rank, world)
+        return type(split)(_apply(split.x, lambda p: p[lo:hi]), split.y[lo:hi]) if hi > lo else None
     if isinstance(split, Sequence) and len(split) == 2 and all(isinstance(t, torch.Tensor) for t in split):
         lo, hi = shard_bounds(len(split[0]), rank, world)
         return (split[0][lo:hi], split[1][lo:hi]) if hi > lo else None
@@ -226,8 +278,8 @@ def make_batches(split: Any, batch_size: int, device: torch.device, shuffle: boo
     """Batches for a data split: a Split(x, y) of tensors, a torch Dataset, or None (no such split)."""
     if split is None:
         return None
-    if hasattr(split, "x") and hasattr(split, "y") and isinstance(split.x, torch.Tensor):
-        if len(split.x) == 0:
+    if hasattr(split, "x") and hasattr(split, "y") and isinstance(split.x, (torch.Tensor, tuple)):
+        if len(split.y) == 0:
             return None
         return TensorBatches(split.x, split.y, batch_size, device, shuffle, generator)
     if isinstance(split, Sequence) and len(split) == 2 and all(isinstance(t, torch.Tensor) for t in split):

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .batches import call_model
+
 MAX_SAMPLES = 20_000  # enough for a confusion matrix or a scatter plot; keeps the pass short
 
 
@@ -109,7 +111,7 @@ def predict(trainer: Any, split: str | None = None, class_names: list[str] | Non
     try:
         with torch.inference_mode(), trainer.precision.autocast():
             for xb, yb in batches.batches():
-                out = trainer._select(model(xb))  # noqa: SLF001 - the trainer's own output selection
+                out = trainer._select(call_model(model, xb))  # noqa: SLF001 - the trainer's own output selection
                 if classification:
                     probs = class_probabilities(out)
                     if probs is None:

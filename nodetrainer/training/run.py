@@ -192,7 +192,6 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
            on_phase: PhaseCallback = _silent, distributed: Any = None) -> dict[str, Any]:
     on_phase("checking the graph")
     from ..compiler import compile_graph
-    from ..data import check_input_shape, load_dataset
     from ..validate import check_graph
 
     report = check_graph(g)
@@ -206,23 +205,10 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
         raise ConfigError([p.located(_file(g), g.line_of("training", "device")) for p in exc.problems]) from None
 
     inputs, outputs = g.input_ids(), g.output_ids()
-    if len(inputs) != 1:
-        raise ConfigError(g.problem(f"training feeds one data set into one Input, but the graph has "
-                                    f"{len(inputs)} Inputs ({', '.join(inputs)})", inputs[1] if inputs[1:] else None))
     input_id = inputs[0]
     output_id = cfg.output or outputs[0]
-    input_params = g.nodes[input_id].resolved()
-    input_dtype = str(input_params.get("dtype", "float32"))
-
-    on_phase(f"loading the data ({data_cfg.source})")
-    try:
-        dataset = load_dataset(data_cfg, data_dir, cfg.task, input_dtype)
-    except DataError as exc:  # a problem inside a data file names that file; others point at data.source
-        raise DataError([p if p.file else p.located(_file(g), g.line_of("data", "source"))
-                         for p in exc.problems]) from None
-    problem = check_input_shape(input_id, tuple(input_params["shape"]), dataset)
-    if problem is not None:
-        raise DataError(problem.located(_file(g), g.line_of("nodes", input_id)))
+    dtypes = {i: str(g.nodes[i].resolved().get("dtype", "float32")) for i in inputs}
+    dataset = load_graph_data(g, data_dir, cfg, dtypes, on_phase)
     output_shape = tuple(report.shapes.shapes.get(output_id, ()))
     _check_output(g, cfg, dataset, output_id, output_shape)
 
@@ -242,6 +228,8 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
         return dataset.torch_dataset(s) if getattr(dataset, "stream", None) is not None else s
 
     extra = {"normalizer": dataset.normalizer.state_dict(), "data_dir": str(data_dir),
+             **({"normalizers": {p.input_id: p.normalizer.state_dict() for p in dataset.inputs},
+                 "input_ids": list(inputs)} if dataset.inputs else {}),
              "graph_name": g.name, "task": dataset.task, "num_classes": dataset.num_classes,
              "class_names": dataset.class_names, "input_id": input_id, "output_id": output_id}
     on_phase(f"setting up the {cfg.optimizer.type} optimizer on {device}")
@@ -252,13 +240,44 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
                           task=dataset.task, num_classes=dataset.num_classes, device=device, options=options,
                           output_index=output_index, node_ids=list(g.nodes), extra_state=extra,
                           num_outputs=(output_shape[-1] if output_shape else 1), node_names=node_of_attr,
-                          distributed=distributed)
+                          distributed=distributed, augment=data_cfg.augment)
     except ValueError as exc:
         raise ConfigError(g.problem(str(exc), None, "training")) from None
     info = {"input_id": input_id, "output_id": output_id, "device": str(device), "data_dir": str(data_dir),
             "train_samples": len(dataset.train), "val_samples": len(dataset.val) if dataset.val is not None else 0,
             "test_samples": len(dataset.test) if dataset.test is not None else 0}
     return {"config": cfg, "dataset": dataset, "model": model, "trainer": trainer, "info": info}
+
+
+def load_graph_data(g: Any, data_dir: Path, cfg: TrainingConfig | None = None, dtypes: dict[str, str] | None = None,
+                    on_phase: PhaseCallback = _silent) -> Any:
+    """The graph's data set, checked against its Input nodes: DataError with problems located in the graph file
+    (a data.inputs key, data.source, or the Input node whose shape differs from its part of a sample)."""
+    from ..data import check_input_shape, load_dataset
+    from ..data.inputs import InputsError, check_input_shapes
+    cfg = cfg or g.training_config()
+    data_cfg = g.data_config()
+    inputs = g.input_ids()
+    if dtypes is None:
+        dtypes = {i: str(g.nodes[i].resolved().get("dtype", "float32")) for i in inputs}
+    on_phase(f"loading the data ({data_cfg.source})")
+    try:
+        dataset = load_dataset(data_cfg, data_dir, cfg.task, dtypes if data_cfg.inputs else dtypes[inputs[0]],
+                               inputs)
+    except InputsError as exc:  # a data.inputs problem: on that key's line
+        raise DataError([p.located(_file(g), g.line_of(*exc.path)) for p in exc.problems]) from None
+    except DataError as exc:  # a problem inside a data file names that file; others point at data.source
+        raise DataError([p if p.file else p.located(_file(g), g.line_of("data", "source"))
+                         for p in exc.problems]) from None
+    shapes = {i: tuple(g.nodes[i].resolved()["shape"]) for i in inputs}
+    if dataset.inputs:
+        problems = check_input_shapes(shapes, dataset.inputs)
+    else:
+        problem = check_input_shape(inputs[0], shapes[inputs[0]], dataset)
+        problems = [problem] if problem is not None else []
+    if problems:
+        raise DataError([p.located(_file(g), g.line_of("nodes", p.node)) for p in problems])
+    return dataset
 
 
 def _check_output(g: Any, cfg: TrainingConfig, dataset: Any, output_id: str, shape: tuple[int, ...]) -> None:
@@ -349,4 +368,5 @@ def _load(path: Path) -> dict[str, Any]:
         raise ConfigError(Problem(f"cannot read the checkpoint: {type(exc).__name__}: {text}", str(path))) from None
 
 
-__all__ = ["TrainingSession", "prepare", "resume", "evaluate_run", "apply_overrides", "kept_weights"]
+__all__ = ["TrainingSession", "prepare", "resume", "evaluate_run", "apply_overrides", "kept_weights",
+           "load_graph_data"]

@@ -50,7 +50,9 @@ import torch
 from torch import nn
 
 from ..settings import TrainingConfig
-from .batches import ShardedBatches, StreamBatches, TensorBatches, make_batches, shard_split
+from ..data.augment import AugmentedStream, Augmenter
+from .batches import (ShardedBatches, StreamBatches, TensorBatches, _apply, call_model, make_batches,
+                      shard_bounds, shard_split)
 from .checkpoint import CheckpointWriter, save_checkpoint, to_cpu, write_error_text
 from .device import resolve_device
 from .early_stopping import BestTracker
@@ -122,7 +124,7 @@ class Trainer:
                  run: RunFolder | None = None, options: TrainerOptions | None = None, output_index: int | None = None,
                  node_ids: Iterable[str] | None = None, extra_state: dict[str, Any] | None = None,
                  num_outputs: int | None = None, node_names: dict[str, str] | None = None,
-                 distributed: Any = None):
+                 distributed: Any = None, augment: Any = None):
         self.config = config
         self.distributed = distributed  # a distributed.Distributed, or None for one process
         self.options = options or TrainerOptions()
@@ -145,8 +147,17 @@ class Trainer:
 
         self.generator = torch.Generator().manual_seed(int(config.seed))
         workers = self.options.loader_workers
+        self.augmenter: Augmenter | None = None  # data.augment on resident training batches
+        streamed_augment = False
+        if augment is not None and augment.active:
+            if isinstance(train, torch.utils.data.Dataset) and not isinstance(train, torch.utils.data.TensorDataset):
+                train, streamed_augment = AugmentedStream(train, augment), True  # in the loader's workers
+            else:
+                self.augmenter = Augmenter(augment, self.device, int(config.seed))
         self.train_batches = make_batches(train, config.batch_size, self.device, shuffle=True,
                                           generator=self.generator, num_workers=workers)
+        if streamed_augment and isinstance(self.train_batches, StreamBatches):
+            self.train_batches.sampler.seed_samples = True
         if self.train_batches is None or len(self.train_batches) == 0:
             raise ValueError("the training split is empty")
         eval_bs = self.options.eval_batch_size or config.batch_size * 4
@@ -268,12 +279,12 @@ class Trainer:
         was_training = self.model.training
         try:
             if isinstance(batches, TensorBatches):
-                xb = batches.x[:2].to(self.device)
+                xb = _apply(batches.x, lambda t: t[:2].to(self.device))
             else:
                 xb = torch.as_tensor(batches.loader.dataset[0][0]).unsqueeze(0).to(self.device)
             self.model.eval()
             with torch.no_grad(), self.precision.autocast():
-                out = self.model(xb)
+                out = call_model(self.model, xb)
             if isinstance(out, (tuple, list)):
                 if self.output_index is None:
                     self.output_index = 0
@@ -444,14 +455,19 @@ class Trainer:
         scale_value = scaler.get_scale() if scaler is not None else 1.0
         need_initial = self.initial_loss is None
         sharded = self.train_batches if isinstance(self.train_batches, ShardedBatches) else None
+        augment = self.augmenter
         for xb, yb in self.train_batches.batches(start_step):
+            if augment is not None:  # the ranks of a distributed run draw for the global batch, take their rows
+                xb = augment(xb) if sharded is None else augment(
+                    xb, sharded.global_sizes[step], shard_bounds(sharded.global_sizes[step], sharded.rank,
+                                                                 sharded.world)[0])
             if self._interrupt and self._handle_interrupt():
                 self.step_in_epoch = step
                 self.train_seconds += self._clock() - t_epoch - (self._paused_s - paused_before)
                 self.samples_seen += samples_epoch
                 return None
             with amp:
-                out = model(xb)
+                out = model(*xb) if type(xb) is tuple else model(xb)
                 if select:
                     out = out[out_index]
                 loss = loss_fn(out, yb)
@@ -495,7 +511,7 @@ class Trainer:
                 optimizer.step()
                 if per_step:
                     schedule.step_batch()
-            n = xb.shape[0]
+            n = yb.shape[0]
             samples_epoch += n if sharded is None else sharded.global_sizes[step - 1]
             if track_metrics:
                 acc.update(out, yb, loss)
@@ -608,7 +624,7 @@ class Trainer:
             with torch.inference_mode():
                 for xb, yb in batches.batches() if batches is not None else ():
                     with amp:
-                        out = self._select(self.model(xb))
+                        out = self._select(call_model(self.model, xb))
                         loss = self.loss_fn(out, yb)
                     acc.update(out, yb, loss)  # outside autocast: counts stay exact
         finally:
@@ -673,6 +689,7 @@ class Trainer:
             "early_stopping": self.tracker.state_dict(),
             "partial_epoch": partial,
             "generator": self.generator.get_state(),
+            "augment": self.augmenter.state_dict() if self.augmenter is not None else None,
             "epoch_generator": self._epoch_start_gen_state if self.step_in_epoch else None,
             "rng": rng_state(),
             "history": [dict(row) for row in self.history],
@@ -701,6 +718,8 @@ class Trainer:
         self.train_seconds = float(last["train_seconds"])
         self.tracker.load_state_dict(last["early_stopping"])
         self.generator.set_state(last["generator"])
+        if self.augmenter is not None and last.get("augment"):
+            self.augmenter.load_state_dict(last["augment"])
         self._epoch_start_gen_state = last.get("epoch_generator")
         self._resume_partial = last.get("partial_epoch")
         self.history = [dict(r) for r in last.get("history", [])]

@@ -42,7 +42,7 @@ KIND_LABELS = {"builtin": "built-in set", "csv": "CSV file", "npz": "NPZ file", 
 ONLY_FOR = {  # keys of DATA_PARAMS that apply to one kind of source (their docs say so too)
     "image_size": ("images",), "grayscale": ("images",), "n_samples": ("synthetic",), "noise": ("synthetic",),
 }
-GENERIC_KEYS = [k for k in DATA_PARAMS if k not in ("source", "target", "split")]
+GENERIC_KEYS = [k for k in DATA_PARAMS if k not in ("source", "target", "split", "inputs", "augment")]
 
 
 class DataPanel(QWidget):
