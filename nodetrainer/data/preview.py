@@ -143,21 +143,49 @@ def is_image_shaped(shape: tuple[int, ...]) -> bool:
     return len(shape) == 3 and shape[0] in (1, 3) and shape[1] >= 2 and shape[2] >= 2
 
 
-def raw_samples(dataset: Any, split: str, indices: Any) -> torch.Tensor:
-    """Samples `indices` of `split` as the source read them: [K, *sample_shape], normalization undone
-    (decoded from disk for a streamed image folder)."""
-    part = getattr(dataset, split)
+def part_shapes(dataset: Any) -> list[tuple[int, ...]]:
+    """The shape of each part of a sample: one per Input (data.inputs), or the one sample shape."""
+    if getattr(dataset, "inputs", None):
+        return [tuple(p.shape) for p in dataset.inputs]
+    return [tuple(dataset.sample_shape)]
+
+
+def image_part(dataset: Any) -> int | None:
+    """Which part of a sample is shown as a picture: the first image-shaped one, or None."""
+    return next((i for i, shape in enumerate(part_shapes(dataset)) if is_image_shaped(shape)), None)
+
+
+def raw_samples(dataset: Any, split: str, indices: Any, part: int = 0) -> torch.Tensor:
+    """Samples `indices` of `split` as the source read them: [K, *shape of the part], normalization undone
+    (decoded from disk for a streamed image folder). `part` picks an Input's part with several Inputs."""
+    data = getattr(dataset, split)
     idx = torch.as_tensor(np.asarray(indices, dtype=np.int64))
     if dataset.stream is not None:
-        picked = part.x[idx]
+        picked = data.x[idx]
         if not len(picked):
             return torch.empty((0, *dataset.sample_shape))
         return torch.stack([dataset.stream.decode(int(i)) for i in picked])
-    x = part.x[idx]
-    norm = dataset.normalizer
+    xs = data.x if isinstance(data.x, tuple) else (data.x,)
+    x = xs[part][idx]
+    norm = dataset.inputs[part].normalizer if getattr(dataset, "inputs", None) else dataset.normalizer
     if norm.mode == "none" or norm.shift is None or not x.is_floating_point():
         return x.clone()
     return x * norm.scale + norm.shift
+
+
+def raw_features(dataset: Any, split: str, indices: Any) -> np.ndarray:
+    """Samples of `split` as rows of raw numbers [K, F]: every part flattened, in Input order."""
+    parts = [raw_samples(dataset, split, indices, k).reshape(len(indices), -1).double().numpy()
+             for k in range(len(part_shapes(dataset)))]
+    return np.concatenate(parts, axis=1) if parts else np.zeros((len(indices), 0))
+
+
+def feature_names(dataset: Any) -> list[str] | None:
+    """Names of `raw_features`' columns where the source has them (CSV and tabular sets with data.inputs)."""
+    inputs = getattr(dataset, "inputs", None)
+    if inputs and all(p.kind == "columns" for p in inputs):
+        return [name for p in inputs for name in p.names]
+    return None
 
 
 def display_pixels(raw: torch.Tensor) -> np.ndarray:
@@ -175,6 +203,23 @@ def display_pixels(raw: torch.Tensor) -> np.ndarray:
 
 
 @dataclass
+class SampleView:
+    """How samples are shown: pictures of their image part, or rows of their raw features."""
+
+    pixels: np.ndarray | None = None  # uint8 [K, H, W, 3]
+    features: np.ndarray | None = None  # [K, F]
+    names: list[str] | None = None  # feature names, where known
+
+
+def sample_view(dataset: Any, split: str, indices: Any) -> SampleView:
+    """Samples of `split` as pictures (the first image-shaped part) or, without one, as feature rows."""
+    k = image_part(dataset)
+    if k is not None:
+        return SampleView(pixels=display_pixels(raw_samples(dataset, split, indices, k)))
+    return SampleView(features=raw_features(dataset, split, indices), names=feature_names(dataset))
+
+
+@dataclass
 class SampleGrid:
     split: str
     indices: np.ndarray  # sample indices in the split
@@ -186,7 +231,8 @@ def sample_grid(dataset: Any, split: str = "train", count: int = GRID_SAMPLES, s
     """Up to `count` labelled samples of `split` for image-shaped data (None otherwise): classes taken in turn,
     so every class shows; the samples of each class drawn with `seed`."""
     part = getattr(dataset, split, None)
-    if part is None or not len(part) or not is_image_shaped(tuple(dataset.sample_shape)):
+    k = image_part(dataset)
+    if part is None or not len(part) or k is None:
         return None
     rng = np.random.default_rng(seed)
     y = part.y.numpy()
@@ -200,7 +246,7 @@ def sample_grid(dataset: Any, split: str = "train", count: int = GRID_SAMPLES, s
     else:
         picked = sorted(rng.choice(len(y), size=min(count, len(y)), replace=False).tolist())
     indices = np.asarray(picked, dtype=np.int64)
-    return SampleGrid(split, indices, display_pixels(raw_samples(dataset, split, indices)),
+    return SampleGrid(split, indices, display_pixels(raw_samples(dataset, split, indices, k)),
                       [label_text(dataset, y[i]) for i in indices])
 
 
@@ -239,5 +285,6 @@ def preview(dataset: Any, csv_path: str | Path | None = None, target: str | None
 
 
 __all__ = ["CsvPreview", "csv_preview", "DataSummary", "describe", "ColumnStats", "csv_column_stats",
-           "class_balance", "raw_samples", "display_pixels", "SampleGrid", "sample_grid", "label_text",
+           "class_balance", "raw_samples", "raw_features", "feature_names", "display_pixels", "SampleView",
+           "sample_view", "part_shapes", "image_part", "SampleGrid", "sample_grid", "label_text",
            "DataPreview", "preview", "is_image_shaped"]

@@ -182,3 +182,31 @@ def test_bad_input_is_one_located_line(iris_run, tmp_path, capsys, case):
                 "image into tabular": ("a.png", "[4]"), "unknown file": ("a.bin", "not an image or CSV"),
                 "not a run": (str(tmp_path), "graph.yaml"), "no such file": ("nothere.png", "not found")}[case]
     assert all(part in lines[0] for part in expected), lines[0]
+
+
+def test_several_inputs_take_their_columns_from_a_csv_row(tmp_path, capsys):
+    from nodetrainer.data.preview import feature_names, raw_features
+    graph = (Path(__file__).resolve().parents[2] / "graphs" / "breast_cancer_two_inputs.yaml").read_text()
+    (tmp_path / "two.yaml").write_text(graph.replace("epochs: 40", "epochs: 2"))
+    session = prepare(tmp_path / "two.yaml", runs_dir=tmp_path / "runs")
+    session.run()
+    model = TrainedModel.load(session.run_dir)
+    assert model.input_ids == ["means", "rest"]
+    data = model.load_data()
+    n = len(data.test)
+    rows, names = raw_features(data, "test", list(range(n))), feature_names(data)
+    assert len(names) == 30 and names[0] == "mean radius"
+    order = list(reversed(range(30)))  # columns go by name, whatever their order in the file
+    file = tmp_path / "rows.csv"
+    file.write_text(",".join(names[j] for j in order) + "\n"
+                    + "\n".join(",".join(repr(float(r[j])) for j in order) for r in rows) + "\n")
+    assert main(["predict", str(session.run_dir), str(file)]) == 0
+    out = json.loads(capsys.readouterr().out)["predictions"]
+    kept = predict_split(session.trainer, "test")
+    assert [p["top"][0]["index"] for p in out] == kept.y_pred.tolist()
+    assert [s.best.index for s in model.predict_split(data, "test", list(range(n)))] == kept.y_pred.tolist()
+
+    from PIL import Image
+    Image.new("L", (4, 4)).save(tmp_path / "a.png")
+    assert main(["predict", str(session.run_dir), str(tmp_path / "a.png")]) == 1
+    assert "2 Inputs (means, rest)" in capsys.readouterr().err

@@ -5,7 +5,7 @@ split (their sample indices and confidences) and the run's `Dataset`; it shows
 a strip of the most confidently wrong samples (`Predictions.confidently_wrong`),
 and `show_cell(true, predicted)` (a click on the confusion matrix) the samples
 that cell counts (`Predictions.in_cell`). Image samples are thumbnails, tabular
-ones rows of their features (normalization undone, `preview.raw_samples`); each
+ones rows of their features (normalization undone, `preview.sample_view`); each
 says the predicted class with the model's confidence and the true class.
 Regression results show nothing here.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from nodetrainer.data.preview import display_pixels, is_image_shaped, raw_samples
+from nodetrainer.data.preview import sample_view
 
 from .sample_views import RowsTable, SampleGrid
 
@@ -54,16 +54,16 @@ class _SampleList(QWidget):
         true = [preds.class_name(int(preds.y_true[i])) for i in self.positions]
         confidence = [f"{100 * float(preds.confidence[i]):.0f} %" if preds.confidence is not None else "?"
                       for i in self.positions]
-        raw = raw_samples(dataset, preds.split, indices)
-        if is_image_shaped(tuple(dataset.sample_shape)):
+        view = sample_view(dataset, preds.split, indices)
+        if view.pixels is not None:
             captions = [f"{p} ({c})\ntrue {t}" for p, c, t in zip(predicted, confidence, true)]
             tips = [f"{preds.split} sample {int(i)}: predicted {p} ({c} confident), true {t}"
                     for i, p, c, t in zip(indices, predicted, confidence, true)]
-            self.grid.set_samples(display_pixels(raw), captions, tips)
+            self.grid.set_samples(view.pixels, captions, tips)
             self.stack.setCurrentWidget(self.grid)
         else:
-            self.rows.set_rows({"predicted": predicted, "confidence": confidence, "true": true}, raw.numpy(),
-                               row_names=[str(int(i)) for i in indices])
+            self.rows.set_rows({"predicted": predicted, "confidence": confidence, "true": true}, view.features,
+                               view.names, row_names=[str(int(i)) for i in indices])
             self.stack.setCurrentWidget(self.rows)
         self.setVisible(True)
 

@@ -304,8 +304,9 @@ def _load(run_dir: Path) -> tuple[Any, Any]:
 
 
 def _ask_sample(model: Any, dataset: Any, index: int) -> dict[str, Any]:
-    from nodetrainer.data.preview import label_text, raw_samples
-    answer = _shown(model, dataset.sample_shape, raw_samples(dataset, "test", [index]))
+    from nodetrainer.data.preview import label_text, sample_view
+    view = sample_view(dataset, "test", [index])
+    answer = {"pixels": view.pixels, "features": view.features, "feature_names": view.names or model.feature_columns()}
     answer["predictions"] = model.predict_split(dataset, "test", [index], TOP)
     answer["caption"] = f"test sample {index} · true: <b>{label_text(dataset, dataset.test.y[index])}</b>"
     return answer
