@@ -260,6 +260,52 @@ def label_text(dataset: Any, target: Any) -> str:
     return ", ".join(f"{v:.4g}" for v in values)
 
 
+def mapped_shape(choices: Any, spec: Any) -> tuple[tuple[int, ...] | None, str | None]:
+    """(shape of an Input's part, None) for a data.inputs value against what the source offers (`PartChoices`),
+    or (None, why not) for a value that names nothing there."""
+    from .inputs import InputsError, resolve_columns
+    if spec is None or spec == [] or spec == "":
+        return None, "not mapped"
+    if choices.kind == "arrays":
+        if not isinstance(spec, str) or spec not in choices.shapes:
+            return None, f"no array {spec!r}"
+        return tuple(choices.shapes[spec]), None
+    try:
+        return (len(resolve_columns(spec, list(choices.shapes))),), None
+    except InputsError as exc:
+        return None, exc.problems[0].message if exc.problems else str(exc)
+
+
+def mapped_columns(choices: Any, spec: Any) -> list[str]:
+    """The column names a data.inputs value picks (empty when it names nothing there)."""
+    from .inputs import InputsError, resolve_columns
+    if choices.kind != "columns" or not spec:
+        return []
+    names = list(choices.shapes)
+    try:
+        return [names[i] for i in resolve_columns(spec, names)]
+    except InputsError:
+        return []
+
+
+def columns_spec(picked: list[str], columns: list[str]) -> list[str] | str:
+    """A data.inputs value for the columns `picked`, in header order, runs of three or more written as ranges
+    (`mean radius..mean texture`); a single range as a plain string."""
+    chosen = sorted({columns.index(c) for c in picked if c in columns})
+    items: list[str] = []
+    start = 0
+    while start < len(chosen):
+        end = start
+        while end + 1 < len(chosen) and chosen[end + 1] == chosen[end] + 1:
+            end += 1
+        if end - start >= 2:
+            items.append(f"{columns[chosen[start]]}..{columns[chosen[end]]}")
+        else:
+            items += [columns[chosen[k]] for k in range(start, end + 1)]
+        start = end + 1
+    return items[0] if len(items) == 1 and ".." in items[0] else items
+
+
 @dataclass
 class DataPreview:
     summary: DataSummary | None  # None when the set could not be loaded (a CSV file's columns may still show why)
@@ -267,6 +313,8 @@ class DataPreview:
     grid: SampleGrid | None = None
     columns: list[ColumnStats] | None = None  # CSV sources
     columns_error: str | None = None  # why the columns could not be read
+    choices: Any = None  # with several Inputs: what the source offers to map (data.inputs.PartChoices)
+    dataset: Any = None  # the loaded Dataset (the augmented grid draws from it)
 
 
 def preview(dataset: Any, csv_path: str | Path | None = None, target: str | None = None) -> DataPreview:
@@ -275,7 +323,7 @@ def preview(dataset: Any, csv_path: str | Path | None = None, target: str | None
     if dataset is None:
         result = DataPreview(None)
     else:
-        result = DataPreview(describe(dataset), class_balance(dataset), sample_grid(dataset))
+        result = DataPreview(describe(dataset), class_balance(dataset), sample_grid(dataset), dataset=dataset)
     if csv_path is not None:
         try:
             result.columns = csv_column_stats(csv_path, target)
@@ -286,5 +334,5 @@ def preview(dataset: Any, csv_path: str | Path | None = None, target: str | None
 
 __all__ = ["CsvPreview", "csv_preview", "DataSummary", "describe", "ColumnStats", "csv_column_stats",
            "class_balance", "raw_samples", "raw_features", "feature_names", "display_pixels", "SampleView",
-           "sample_view", "part_shapes", "image_part", "SampleGrid", "sample_grid", "label_text",
+           "sample_view", "part_shapes", "image_part", "mapped_shape", "mapped_columns", "columns_spec", "SampleGrid", "sample_grid", "label_text",
            "DataPreview", "preview", "is_image_shaped"]

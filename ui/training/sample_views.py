@@ -40,6 +40,7 @@ class SampleGrid(QListWidget):
     def __init__(self, strip: bool = False, side: int = THUMB, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.side = side
+        self.pixels: np.ndarray | None = None
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(QSize(side, side))
         self.setMovement(QListView.Movement.Static)
@@ -58,6 +59,7 @@ class SampleGrid(QListWidget):
 
     def set_samples(self, pixels: np.ndarray, captions: Sequence[str], tooltips: Sequence[str] | None = None) -> None:
         self.clear()
+        self.pixels = pixels  # what is shown (tests compare draws)
         for i, caption in enumerate(captions):
             item = QListWidgetItem(QIcon(pixmap_of(pixels[i], self.side)), caption)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
