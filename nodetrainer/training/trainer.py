@@ -150,7 +150,7 @@ class Trainer:
         self.augmenter: Augmenter | None = None  # data.augment on resident training batches
         streamed_augment = False
         if augment is not None and augment.active:
-            if isinstance(train, torch.utils.data.Dataset) and not isinstance(train, torch.utils.data.TensorDataset):
+            if isinstance(train, torch.utils.data.Dataset):
                 train, streamed_augment = AugmentedStream(train, augment), True  # in the loader's workers
             else:
                 self.augmenter = Augmenter(augment, self.device, int(config.seed))
@@ -457,15 +457,15 @@ class Trainer:
         sharded = self.train_batches if isinstance(self.train_batches, ShardedBatches) else None
         augment = self.augmenter
         for xb, yb in self.train_batches.batches(start_step):
-            if augment is not None:  # the ranks of a distributed run draw for the global batch, take their rows
-                xb = augment(xb) if sharded is None else augment(
-                    xb, sharded.global_sizes[step], shard_bounds(sharded.global_sizes[step], sharded.rank,
-                                                                 sharded.world)[0])
             if self._interrupt and self._handle_interrupt():
                 self.step_in_epoch = step
                 self.train_seconds += self._clock() - t_epoch - (self._paused_s - paused_before)
                 self.samples_seen += samples_epoch
                 return None
+            if augment is not None:  # after the stop check: a checkpoint's generator state is before this batch
+                xb = augment(xb) if sharded is None else augment(  # ranks draw for the global batch, use their rows
+                    xb, sharded.global_sizes[step], shard_bounds(sharded.global_sizes[step], sharded.rank,
+                                                                 sharded.world)[0])
             with amp:
                 out = model(*xb) if type(xb) is tuple else model(xb)
                 if select:
