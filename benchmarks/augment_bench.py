@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--speed-epochs", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=12, help="epochs of each accuracy run")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs of each accuracy run (early stopping as the file says)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="2 rounds, 2 seeds, 3 epochs")
     parser.add_argument("--out", type=Path)

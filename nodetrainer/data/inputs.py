@@ -61,6 +61,7 @@ class InputPart:
     shape: tuple[int, ...]            # one sample's part, e.g. (2,) for two columns, (1, 8, 8) for an image array
     kind: str = "columns"             # "columns" or "array"
     normalizer: Normalizer = field(default_factory=Normalizer)
+    index: list[int] = field(default_factory=list)  # columns: their places among the source's feature columns
 
     @property
     def is_image(self) -> bool:
@@ -128,7 +129,7 @@ def split_columns(raw: RawData, mapping: dict[str, Any], input_ids: list[str]) -
                             f"one Input", input_id, input_id)
             used[i] = input_id
         picks.append(idx)
-        parts.append(InputPart(input_id, [columns[i] for i in idx], (len(idx),)))
+        parts.append(InputPart(input_id, [columns[i] for i in idx], (len(idx),), index=list(idx)))
     unused = [c for i, c in enumerate(columns) if i not in used]
     if unused:
         more = f" and {len(unused) - 3} more" if len(unused) > 3 else ""

@@ -3,7 +3,8 @@
 `csv_preview(path)` reads only the header and the first rows (same delimiters
 as the CSV reader: comma, semicolon, tab), for the desktop app's target-column
 picker and preview table. `describe(dataset)` turns a loaded `Dataset` into the
-plain numbers the data panel shows (samples per split, classes, sample shape).
+plain numbers the data panel shows (samples per split, classes, sample shape, and
+with several Inputs each Input's part: its columns or array and its shape).
 `preview(dataset, csv_path, target)` adds what the Data tab draws: the class
 balance of each split, a grid of labelled samples for image-shaped data
 (`sample_grid`, pixels ready to show from `display_pixels`) and per-column
@@ -62,6 +63,8 @@ class DataSummary:
     num_classes: int | None
     class_names: list[str] | None
     target_shape: tuple[int, ...]
+    input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # several Inputs: each part's shape
+    input_names: dict[str, list[str]] = field(default_factory=dict)  # several Inputs: each part's columns/array
 
     @property
     def total(self) -> int:
@@ -76,7 +79,9 @@ def describe(dataset: Any) -> DataSummary:
         test=len(dataset.test) if dataset.test is not None else 0,
         sample_shape=tuple(dataset.sample_shape), num_classes=dataset.num_classes,
         class_names=list(dataset.class_names) if dataset.class_names else None,
-        target_shape=tuple(dataset.target_shape))
+        target_shape=tuple(dataset.target_shape),
+        input_shapes={p.input_id: tuple(p.shape) for p in getattr(dataset, "inputs", [])},
+        input_names={p.input_id: list(p.names) for p in getattr(dataset, "inputs", [])})
 
 
 SPLITS = ("train", "val", "test")

@@ -45,18 +45,15 @@ def script_source(source: ExportSource, out: Path | None = None) -> str:
 
 
 def _checked(source: ExportSource, out: Path) -> tuple[str, float, float]:
-    from ..data import load_dataset
     from ..errors import DataError
+    from ..training.run import load_graph_data
 
     graph = source.graph
     _refuse_unsupported(source)
     config = graph.training_config()
-    data_cfg = graph.data_config()
     base = _data_dir(source)
-    input_id = graph.input_ids()[0]
-    dtype = str(graph.nodes[input_id].resolved().get("dtype", "float32"))
     try:
-        dataset = load_dataset(data_cfg, base, config.task, dtype)
+        dataset = load_graph_data(graph, base, config)
     except DataError as exc:
         raise ExportRefused([p if p.file else p.located(_file(source)) for p in exc.problems]) from None
     text = generate_script(source, dataset, out)
@@ -74,17 +71,19 @@ def _checked(source: ExportSource, out: Path) -> tuple[str, float, float]:
         if not torch.equal(mine[1], split.y):
             raise ExportRefused(Problem(f"the script's {name} targets differ from NodeTrainer's; nothing was "
                                         "written", _file(source)))
-        data_diff = max(data_diff, max_abs_diff([mine[0]], [split.x]))
-    if not data_diff <= 1e-5 * max(1.0, float(dataset.train.x.abs().max()) if dataset.train.x.numel() else 1.0):
+        data_diff = max(data_diff, max_abs_diff(list(mine[0]) if isinstance(mine[0], tuple) else [mine[0]],
+                                                list(split.xs)))
+    largest = max((float(p.abs().max()) for p in dataset.train.xs if p.numel()), default=1.0)
+    if not data_diff <= 1e-5 * max(1.0, largest):
         raise ExportRefused(Problem(f"the script's features differ from NodeTrainer's by {data_diff:.3g}; "
                                     "nothing was written", _file(source)))
     reference = source.reference()
     net = getattr(module, source.generated().class_name)()
     net.load_state_dict(reference.state_dict())
     net.eval()
-    x = dataset.train.x[:8]
+    x = tuple(p[:8] for p in dataset.train.xs)
     with torch.no_grad():
-        got_out, want = as_list(net(x)), as_list(reference(x))
+        got_out, want = as_list(net(*x)), as_list(reference(*x))
     net_diff = max_abs_diff(got_out, want)
     if not net_diff <= tolerance(want):
         raise ExportRefused(Problem(f"the script's network differs from the graph's by {net_diff:.3g}; nothing "
@@ -111,10 +110,9 @@ def _refuse_unsupported(source: ExportSource) -> None:
                                     "are not supported yet (train with nodetrainer train)", _file(source),
                                     graph.line_of("data", "source")))
     inputs = graph.input_ids()
-    if len(inputs) != 1:
+    if len(inputs) != 1 and not graph.data_config().inputs:
         raise ExportRefused(Problem(f"a training script feeds one data set into one Input, but the graph has "
-                                    f"{len(inputs)} Inputs ({', '.join(inputs)}); several Inputs are not supported "
-                                    f"in scripts yet (train with nodetrainer train; export onnx or python)",
+                                    f"{len(inputs)} Inputs ({', '.join(inputs)}) and no data.inputs",
                                     _file(source)))
 
 
@@ -229,6 +227,8 @@ def _constants(graph: Any, cfg: TrainingConfig, data: Any, dataset: Any, stem: s
 
 # -- data -------------------------------------------------------------------------------------
 def _data_code(data: Any, dataset: Any, graph: Any, out: Path, source: ExportSource) -> list[str]:
+    if dataset.inputs:
+        return _data_code_parts(data, dataset, graph, out, source)
     kind, _, location = data.source.partition(":")
     split = data.split
     input_id = graph.input_ids()[0]
@@ -259,9 +259,9 @@ def _data_code(data: Any, dataset: Any, graph: Any, out: Path, source: ExportSou
         lines.append("    y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)")
     lines.append("    x = np.asarray(x, dtype=np.int64)" if int_input else "    x = np.asarray(x, dtype=np.float32)")
     if task == "classification":
-        lines.append(f"    train, val, test = split_indices(len(y), {split.val!r}, {split.test!r}, {split.seed}, y)")
+        lines.append(f"    train, val, test = split_indices(len(y), {_fractions(split, parts)}, {split.seed}, y)")
     else:
-        lines.append(f"    train, val, test = split_indices(len(y), {split.val!r}, {split.test!r}, {split.seed})")
+        lines.append(f"    train, val, test = split_indices(len(y), {_fractions(split, parts)}, {split.seed})")
     lines.append("    splits = {\"train\": (x[train], y[train])}")
     lines += ["    for name, idx in ((\"val\", val), (\"test\", test)):",
               "        if idx is not None:",
@@ -286,6 +286,85 @@ def _data_code(data: Any, dataset: Any, graph: Any, out: Path, source: ExportSou
         lines += _class_lines(kind)
     lines += _split_lines()
     if not int_input and data.normalize != "none":
+        lines += _normalize_lines(data.normalize)
+    return lines
+
+
+def _fractions(split: Any, npz: bool) -> str:
+    """The val and test fractions as the script passes them: an NPZ file's own y_val / y_test replace them."""
+    if not npz:
+        return f"{split.val!r}, {split.test!r}"
+    return f'0.0 if "y_val" in arrays else {split.val!r}, 0.0 if "y_test" in arrays else {split.test!r}'
+
+
+def _data_code_parts(data: Any, dataset: Any, graph: Any, out: Path, source: ExportSource) -> list[str]:
+    """load_data for several Inputs (data.inputs): x is a tuple, one array per Input in the graph's order."""
+    kind, _, location = data.source.partition(":")
+    split = data.split
+    parts = dataset.inputs
+    ids = [p.input_id for p in parts]
+    ints = [str(graph.nodes[i].resolved().get("dtype", "float32")) == "int64" for i in ids]
+    dtypes = "(" + ", ".join("np.int64" if i else "np.float32" for i in ints) + ",)"
+    task = dataset.task
+    npz = kind == "npz"
+    lines = ["def load_data():",
+             f'    """{data.source}: split val {split.val}, test {split.test} (seed {split.seed})'
+             + ("" if data.normalize == "none" else f", {data.normalize} normalization of each Input fitted on the "
+                                                    "training split") + ".", "",
+             f"    Returns {{split: (x, y)}} as CPU tensors; x is a tuple, one tensor per Input: {', '.join(ids)}.",
+             '    """']
+    if kind == "builtin":
+        lines += _builtin_lines(location, data)
+    elif kind == "csv":
+        path = _relative_path(location, source, out)
+        lines += [f"    x, y = read_csv(os.path.join(os.path.dirname(os.path.abspath(__file__)), {path!r}), "
+                  f"{data.target!r})"]
+    if npz:
+        path = _relative_path(location, source, out)
+        names = [p.names[0] for p in parts]
+        lines += [f"    arrays = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), {path!r}))",
+                  f"    x, y = tuple(arrays[name] for name in {names!r}), arrays[\"y\"]"]
+    else:
+        lines.append(f"    x = tuple(x[:, columns] for columns in {[p.index for p in parts]!r})  # {', '.join(ids)}")
+    if task == "classification":
+        if npz:
+            lines += ["    names = class_names([y] + [arrays[k] for k in (\"y_val\", \"y_test\") if k in arrays])",
+                      "    y = class_indices(y, names)"]
+        else:
+            lines.append("    y = class_indices(y)")
+    else:
+        lines.append("    y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)")
+    lines.append(f"    x = tuple(np.asarray(p, dtype=t) for p, t in zip(x, {dtypes}))")
+    stratify = ", y" if task == "classification" else ""
+    lines += [f"    train, val, test = split_indices(len(y), {_fractions(split, npz)}, {split.seed}{stratify})",
+              "    splits = {\"train\": (tuple(p[train] for p in x), y[train])}",
+              "    for name, idx in ((\"val\", val), (\"test\", test)):",
+              "        if idx is not None:",
+              "            splits[name] = (tuple(p[idx] for p in x), y[idx])"]
+    if npz:
+        conv = ("class_indices(arrays[f'y_{name}'], names)" if task == "classification"
+                else "np.asarray(arrays[f'y_{name}'], dtype=np.float32).reshape(len(arrays[f'y_{name}']), -1)")
+        lines += ["    for name in (\"val\", \"test\"):  # arrays in the file replace the fractions",
+                  "        if f\"y_{name}\" in arrays:",
+                  f"            held = tuple(np.asarray(arrays[f'{{n}}_{{name}}'], dtype=t) for n, t in "
+                  f"zip({[p.names[0] for p in parts]!r}, {dtypes}))",
+                  f"            splits[name] = (held, {conv})"]
+    floats = [k for k, i in enumerate(ints) if not i]
+    if data.normalize != "none" and floats:
+        lines += [f"    for k in {floats!r}:  # each Input's own statistics, from the training split",
+                  f"        shift, scale = {data.normalize}_statistics(splits[\"train\"][0][k])",
+                  "        splits = {name: (tuple((p - shift) / scale if i == k else p for i, p in enumerate(xs)), ys)",
+                  "                  for name, (xs, ys) in splits.items()}"]
+    lines += ["    return {name: (tuple(torch.from_numpy(np.ascontiguousarray(p)) for p in xs), torch.from_numpy(ys))",
+              "            for name, (xs, ys) in splits.items()}", "", ""]
+    if kind == "builtin" and location in ("spirals", "xor"):
+        lines += _synthetic_lines(location)
+    if kind == "csv":
+        lines += _csv_lines(task)
+    if task == "classification":
+        lines += _class_lines(kind)
+    lines += _split_lines()
+    if data.normalize != "none" and floats:
         lines += _normalize_lines(data.normalize)
     return lines
 
@@ -601,7 +680,9 @@ def _helpers(cfg: TrainingConfig, graph: Any, output_index: int | None) -> list[
               '    """Loss and metrics of a whole split (every process evaluates all of it: they agree)."""',
               "    net.eval()",
               "    with autocast():",
-              f"        out = torch.cat([net(x[i:i + EVAL_BATCH]){select} for i in range(0, len(x), EVAL_BATCH)])",
+              (f"        out = torch.cat([net(*(p[i:i + EVAL_BATCH] for p in x)){select} "
+               f"for i in range(0, len(y), EVAL_BATCH)])" if len(graph.input_ids()) > 1 else
+               f"        out = torch.cat([net(x[i:i + EVAL_BATCH]){select} for i in range(0, len(x), EVAL_BATCH)])"),
               "        loss = loss_fn(out, y).item()",
               "    net.train()",
               "    return {\"loss\": loss, **metrics_of(out.float(), y)}", "", ""]
@@ -636,10 +717,15 @@ def _main_code(cfg: TrainingConfig, cls: str, graph: Any, task: str) -> list[str
     if precision == "tf32":
         lines += ["    torch.backends.cuda.matmul.allow_tf32 = True  # tf32 on CUDA; plain fp32 elsewhere",
                   "    torch.backends.cudnn.allow_tf32 = True"]
-    lines += ["", "    data = load_data()",
-              '    x_train, y_train = (t.to(device) for t in data["train"])',
-              '    held = {name: tuple(t.to(device) for t in data[name]) for name in ("val", "test") if name in data}',
-              f"    net = {cls}().to(device)",
+    multi = len(graph.input_ids()) > 1
+    lines += ["", "    data = load_data()"]
+    lines += ([f'    x_train = tuple(t.to(device) for t in data["train"][0])  # {", ".join(graph.input_ids())}',
+               '    y_train = data["train"][1].to(device)',
+               '    held = {name: (tuple(t.to(device) for t in data[name][0]), data[name][1].to(device))',
+               '            for name in ("val", "test") if name in data}'] if multi else
+              ['    x_train, y_train = (t.to(device) for t in data["train"])',
+               '    held = {name: tuple(t.to(device) for t in data[name]) for name in ("val", "test") if name in data}'])
+    lines += [f"    net = {cls}().to(device)",
               "    train_net = net",
               "    if world > 1:  # DDP averages the processes' gradients after each backward pass",
               "        train_net = DistributedDataParallel(net, device_ids=[device.index] if device.type == \"cuda\" "
@@ -673,7 +759,7 @@ def _main_code(cfg: TrainingConfig, cls: str, graph: Any, task: str) -> list[str
     else:
         lines.append("    autocast = nullcontext  # fp32: no mixed precision")
     lines += ["",
-              "    n = len(x_train)",
+              "    n = len(y_train)" if multi else "    n = len(x_train)",
               "    steps = n // BATCH_SIZE + (1 if n % BATCH_SIZE >= 2 * world else 0)  # a last batch too small to "
               "share is dropped",
               "    generator = torch.Generator().manual_seed(SEED)  # the same permutation in every process",
@@ -705,6 +791,7 @@ def _main_code(cfg: TrainingConfig, cls: str, graph: Any, task: str) -> list[str
               "            batch = order[step * BATCH_SIZE:(step + 1) * BATCH_SIZE]",
               "            lo, hi = part(len(batch), rank, world)",
               "            idx = batch[lo:hi]",
+              "            xb, yb = tuple(p[idx] for p in x_train), y_train[idx]" if multi else
               "            xb, yb = x_train[idx], y_train[idx]"]
     if per_step:
         lines += ["            for group in optimizer.param_groups:",
@@ -715,7 +802,7 @@ def _main_code(cfg: TrainingConfig, cls: str, graph: Any, task: str) -> list[str
         index = outputs.index(cfg.output) if cfg.output else 0
         select = f"[{index}]"
     lines += ["            with autocast():",
-              f"                loss = loss_fn(train_net(xb){select}, yb)"]
+              f"                loss = loss_fn(train_net({'*' if multi else ''}xb){select}, yb)"]
     total = "loss"
     if cfg.regularization.active:
         lines.append("            total = loss + penalty(net)")

@@ -23,8 +23,8 @@ from typing import Any
 from .. import paths as network
 from ..graph import Graph
 from ..schema import Param
-from ..settings import (DATA_PARAMS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, OPTIMIZER_KEYS, OPTIMIZER_PARAMS,
-                        REGULARIZATION_PARAMS, SCHEDULER_KEYS, SCHEDULER_PARAMS, SPLIT_PARAMS, TRAINING_PARAMS,
+from ..settings import (AUGMENT_PARAMS, DATA_PARAMS, DATA_SECTION_KEYS, EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS,
+                        OPTIMIZER_KEYS, OPTIMIZER_PARAMS, REGULARIZATION_PARAMS, SCHEDULER_KEYS, SCHEDULER_PARAMS, SPLIT_PARAMS, TRAINING_PARAMS,
                         parse_data, parse_training)
 
 TRAINING_SECTIONS: dict[str, dict[str, Param]] = {
@@ -61,10 +61,12 @@ def param_for(graph: Graph, path: str) -> Param | None:
             return TRAINING_SECTIONS[parts[1]][parts[2]]
         raise PathError(f"'{path}' names no training setting")
     if head == "data":
-        if len(parts) == 2 and parts[1] in DATA_PARAMS and parts[1] != "split":
+        if len(parts) == 2 and parts[1] in DATA_PARAMS and parts[1] not in DATA_SECTION_KEYS:
             return DATA_PARAMS[parts[1]]
         if len(parts) == 3 and parts[1] == "split" and parts[2] in SPLIT_PARAMS:
             return SPLIT_PARAMS[parts[2]]
+        if len(parts) == 3 and parts[1] == "augment" and parts[2] in AUGMENT_PARAMS:
+            return AUGMENT_PARAMS[parts[2]]
         raise PathError(f"'{path}' names no data setting")
     raise PathError(f"'{path}' must start with nodes., blocks., training. or data.")
 
@@ -108,7 +110,8 @@ def get_value(graph: Graph, path: str) -> Any:
     inner = section.get(parts[1])
     if isinstance(inner, dict) and parts[2] in inner:
         return inner[parts[2]]
-    params = SPLIT_PARAMS if head == "data" else TRAINING_SECTIONS.get(parts[1], {})
+    params = ((AUGMENT_PARAMS if parts[1] == "augment" else SPLIT_PARAMS) if head == "data"
+              else TRAINING_SECTIONS.get(parts[1], {}))
     param = params.get(parts[2])
     if param is None or param.required:
         return None

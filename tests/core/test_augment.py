@@ -217,3 +217,15 @@ def test_bad_augment_settings_are_located(tmp_path, capsys, setting, words):
     line = next(i for i, t in enumerate(graph.read_text().splitlines(), 1) if t.startswith("  augment:"))
     assert len(text) == 1 and text[0].startswith(f"{graph}:{line}:"), text
     assert all(w in text[0] for w in words), text
+
+
+def test_an_augment_value_can_be_tuned(tmp_path):
+    from nodetrainer.graphfile import load_graph
+    from nodetrainer.tune import values
+    from nodetrainer.validate import check_graph
+    graph = tmp_path / "aug.yaml"
+    graph.write_text(GRAPH + "tune:\n  trials: 2\n  space:\n    data.augment.rotate: {uniform: [0.0, 20.0]}\n")
+    g = load_graph(graph)
+    assert check_graph(g).problems == []
+    values.set_value(g, "data.augment.rotate", 7.5)
+    assert g.data_config().augment.rotate == 7.5 and g.data_config().augment.crop == 1

@@ -237,3 +237,56 @@ def test_a_bad_inputs_value_is_a_located_setting_problem(tmp_path):
         prepare(graph, runs_dir=None)
     assert any("inputs.b must be" in p.message and p.line == line_of(graph, "    b: {x: 1}")
                for p in info.value.problems)
+
+
+# -- distributed training and the training script --------------------------------------------------------
+def test_ranks_take_their_rows_of_every_input_of_the_same_global_batches():
+    from nodetrainer.training.batches import ShardedBatches, TensorBatches
+    x = (torch.arange(52.0)[:, None], torch.arange(52.0)[:, None] * 10)  # 6 x 8 + 4: two each in the last batch
+    y = torch.arange(52)
+
+    def batches():
+        return TensorBatches(x, y, 8, torch.device("cpu"), shuffle=True, generator=torch.Generator().manual_seed(2))
+
+    whole = list(batches().batches())
+    parts = [list(ShardedBatches(batches(), r, 2).batches()) for r in range(2)]
+    assert len(whole) == len(parts[0]) == 7
+    for step, (xb, yb) in enumerate(whole):
+        for k in range(2):
+            assert torch.equal(torch.cat([p[step][0][k] for p in parts]), xb[k])
+        assert torch.equal(xb[1], xb[0] * 10) and torch.equal(xb[0][:, 0].long(), yb)  # rows stay together
+
+
+def test_two_processes_train_a_graph_with_several_inputs(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    make_csv(tmp_path)
+    graph = write(tmp_path, {"a": "p0..p2", "b": "[q0, q1]"})
+    graph.write_text(graph.read_text().replace("epochs: 4", "epochs: 1"))
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+    proc = subprocess.run([sys.executable, "-m", "nodetrainer.cli", "train", str(graph), "--runs",
+                           str(tmp_path / "runs"), "--device", "cpu", "--nproc-per-node", "2"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    [summary] = list((tmp_path / "runs").glob("*/*/summary.json"))
+    assert json.loads(summary.read_text())["world_size"] == 2
+
+
+def test_the_training_script_cuts_and_normalizes_the_parts_as_training_does(tmp_path, capsys):
+    import subprocess
+    import sys
+    make_npz(tmp_path, split_arrays=True)
+    graph = write(tmp_path, {"a": "x_img", "b": "x_num"}, source="npz:d.npz", shape_a="[1, 2, 2]")
+    graph.write_text(graph.read_text().replace("  a:      {type: Input, shape: [1, 2, 2]}\n",
+                                               "  a:      {type: Input, shape: [1, 2, 2]}\n  flat:   {type: Flatten}\n")
+                     .replace("a -> fa", "a -> flat -> fa"))
+    script = tmp_path / "train.py"
+    assert main(["export", str(graph), "--to", "script", "-o", str(script)]) == 0
+    assert "data equals NodeTrainer's (max abs difference 0)" in capsys.readouterr().err
+    proc = subprocess.run([sys.executable, str(script), "--epochs", "2", "--device", "cpu"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "val_accuracy" in proc.stdout and (tmp_path / "train-run" / "best.pt").exists()
