@@ -226,8 +226,11 @@ class DataPanel(QWidget):
         self.load()
 
     def _on_graph_event(self, event: Any) -> None:
-        if event.kind == "replaced" or (event.kind == "settings_changed" and event.other == "data"):
+        if event.kind == "replaced":
             self.load()
+        elif event.kind == "settings_changed" and event.other == "data":
+            if not self._augment_changed():
+                self.load()
         elif event.kind == "settings_changed" and event.other == "training":
             self._load_timer.start()  # the loss decides the task, and so how targets are read
         elif event.kind in ("node_changed", "node_added", "node_removed", "node_renamed"):
@@ -247,19 +250,23 @@ class DataPanel(QWidget):
         """What decides the loaded set: the data section without augment, and the Inputs."""
         return ({k: v for k, v in raw.items() if k != "augment"}, tuple(self.graph.input_ids()))
 
+    def _augment_changed(self) -> bool:
+        """When only data.augment changed since the set was loaded: shows it and draws the augmented grid again
+        from the loaded set (True); otherwise False (the set must be loaded again)."""
+        raw = self.section()
+        if self._dataset is None or self._key(raw) != self._dataset_key or self._load_timer.isActive():
+            return False
+        self._loading = True
+        try:
+            self.augment.set_values(raw.get("augment") if isinstance(raw.get("augment"), dict) else {})
+        finally:
+            self._loading = False
+        self._draw_augmented()
+        return True
+
     def load(self) -> None:
         """Shows the graph's data section and starts loading the set it names (until it is loaded,
-        `summary` is None: the last one described other data, and a load still running is for it). When only
-        data.augment changed, the loaded set stays and only the augmented grid is drawn again."""
-        raw = self.section()
-        if self._dataset is not None and self._key(raw) == self._dataset_key and not self._load_timer.isActive():
-            self._loading = True
-            try:
-                self.augment.set_values(raw.get("augment") if isinstance(raw.get("augment"), dict) else {})
-            finally:
-                self._loading = False
-            self._draw_augmented()
-            return
+        `summary` is None: the last one described other data, and a load still running is for it)."""
         self._dataset = self._dataset_key = None
         self.summary, self.preview_data, self.error = None, None, None
         self._generation += 1
