@@ -52,6 +52,8 @@ def test_clicking_a_cell_shows_exactly_the_samples_it_counts(qtbot, trained):
     off = [(t, p) for t in range(10) for p in range(10) if t != p and counts[t, p]]
     cells = [off[0] if off else (0, 1), (3, 3)]
     model = w.worker.last_session.model.eval()
+    assert w.plots.cell_at(-0.5, 2) is None and w.plots.cell_at(3, 10.2) is None  # outside: nothing
+    assert w.plots.cell_at(9.9, 0.1) == (0, 9)
     for t, p in cells:
         click_cell(qtbot, w.plots, t, p)
         assert w.samples.cell_shown == (t, p)
@@ -83,9 +85,3 @@ def test_the_confidently_wrong_strip_shows_wrong_samples_most_confident_first(qt
     first = strip.captions()[0]
     assert first.startswith(f"{preds.class_name(int(preds.y_pred[strip.positions[0]]))} "
                             f"({100 * conf[0]:.0f} %)")
-
-
-def test_clicks_outside_the_matrix_show_nothing(qtbot, trained):
-    w = trained
-    assert w.plots.cell_at(-0.5, 2) is None and w.plots.cell_at(3, 10.2) is None
-    assert w.plots.cell_at(9.9, 0.1) == (0, 9)

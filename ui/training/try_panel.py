@@ -80,7 +80,7 @@ class TryPanel(QWidget):
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setMinimumHeight(120)
         self.features = RowsTable()
-        self.features.setMaximumHeight(110)
+        self.features.setMaximumHeight(64)
         self.truth = QLabel()
         self.truth.setAlignment(Qt.AlignmentFlag.AlignCenter)
         pick.addWidget(self.picture)
