@@ -91,12 +91,14 @@ def speed(path: Path, device: str, rounds: int, epochs: int, batch_size: int | N
 def accuracy(path: Path, seeds: int, epochs: int) -> dict[str, Any]:
     """Test accuracy with and without the digits augmentation over `seeds` seeds."""
     acc: dict[str, list[float]] = {"plain": [], "augment": []}
+    ran: dict[str, list[int]] = {"plain": [], "augment": []}
     for seed in range(seeds):
         for mode, augment in (("plain", None), ("augment", DIGITS_AUGMENT)):
             result = _session(_graph(path, augment), {"epochs": epochs, "device": "cpu", "seed": seed}).run()
             acc[mode].append(float((result.test or {}).get("accuracy", float("nan"))))
+            ran[mode].append(int(result.epochs_run))
     summary = {m: {"mean": round(statistics.mean(v), 4), "std": round(statistics.pstdev(v), 4),
-                   "per_seed": [round(a, 4) for a in v]} for m, v in acc.items()}
+                   "per_seed": [round(a, 4) for a in v], "epochs_run": ran[m]} for m, v in acc.items()}
     summary["difference_mean"] = round(summary["augment"]["mean"] - summary["plain"]["mean"], 4)
     return {"seeds": seeds, "epochs": epochs, "augment_settings": DIGITS_AUGMENT, **summary}
 
@@ -112,8 +114,8 @@ def synthetic_images(folder: Path, n: int = 2000, classes: int = 1000) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu (digits CNN) or cuda (ResNet-18, synthetic images)")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--speed-epochs", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--speed-epochs", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=30, help="epochs of each accuracy run (early stopping as the file says)")
     parser.add_argument("--threads", type=int, default=1)

@@ -1,11 +1,14 @@
 """Image augmentation (`data.augment`): random changes to training batches, as batched tensor ops.
 
-`Augmenter(cfg, device, seed)` changes a batch of images `[B, C, H, W]` (already
-normalized) on the device it lives on, with no per-sample Python:
+`Augmenter(cfg, device, seed, normalizers)` changes a batch of images `[B, C, H, W]`
+on the device it lives on, with no per-sample Python. Batches arrive normalized; with
+the run's normalizers the changes work on the raw pixels (normalization undone, then
+redone: a per-pixel normalization must not move with the pixels) and every fill is 0,
+black in the raw image:
 
 - `flip`: mirrors a random half left to right;
 - `crop: N`: pads by N pixels and crops back at a random place (a shift of up to ±N
-  pixels in each direction, the uncovered border filled with 0, the training mean);
+  pixels in each direction, the uncovered border filled with 0);
 - `rotate: D`: rotates by up to ±D degrees; `scale: [lo, hi]`: zooms by a factor from
   [lo, hi] (rotation, zoom, shift and flip are one `affine_grid`/`grid_sample` pass);
 - `jitter: J`: contrast times [1-J, 1+J] around each image's channel mean, brightness
@@ -40,25 +43,36 @@ AUGMENT_SEED_OFFSET = 0x5EED  # the augmentation generator's seed is the run's s
 class Augmenter:
     """Batched random image changes as `cfg` (an AugmentConfig) says; `generator` holds its random state."""
 
-    def __init__(self, cfg: Any, device: torch.device | str = "cpu", seed: int = 0):
+    def __init__(self, cfg: Any, device: torch.device | str = "cpu", seed: int = 0,
+                 normalizers: list[Any] | None = None):
         self.cfg = cfg
         self.device = torch.device(device)
         self.generator = torch.Generator(device=self.device).manual_seed(int(seed) + AUGMENT_SEED_OFFSET)
+        # per Input (in order): (shift, scale) on the device to undo the normalization around the changes
+        self.stats = [_stats(n, self.device) for n in (normalizers or [])]
 
     def __call__(self, x: Any, total: int | None = None, lo: int = 0) -> Any:
         """Augmented copy of a batch: a tensor, or a tuple (several Inputs: each image part [B, C, H, W] is
         changed, flat parts pass). `total`/`lo`: draw for a global batch of `total`, use rows lo.. of it."""
         if type(x) is tuple:
-            return tuple(self.batch(p, total, lo) if p.dim() == 4 else p for p in x)
-        return self.batch(x, total, lo) if x.dim() == 4 else x
+            return tuple(self.batch(p, total, lo, self._stat(k)) if p.dim() == 4 else p for k, p in enumerate(x))
+        return self.batch(x, total, lo, self._stat(0)) if x.dim() == 4 else x
 
-    def batch(self, x: torch.Tensor, total: int | None = None, lo: int = 0) -> torch.Tensor:
+    def _stat(self, k: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        return self.stats[k] if k < len(self.stats) else None
+
+    def batch(self, x: torch.Tensor, total: int | None = None, lo: int = 0,
+              stats: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """One image batch changed; `stats` (shift, scale): the batch is normalized, change its raw pixels."""
         n = x.shape[0]
         total = n if total is None else total
         p = self.draw(total, x.shape[-2], x.shape[-1])
         if lo or total != n:
             p = {k: v[lo:lo + n] for k, v in p.items()}
-        return apply(x, p, self.cfg)
+        if stats is None:
+            return apply(x, p, self.cfg)
+        shift, scale = stats
+        return (apply(x * scale + shift, p, self.cfg) - shift) / scale
 
     def draw(self, n: int, height: int, width: int) -> dict[str, torch.Tensor]:
         """The random parameters of `n` samples, always drawn in the same order."""
@@ -70,6 +84,12 @@ class Augmenter:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.generator.set_state(state["generator"].cpu() if hasattr(state["generator"], "cpu")
                                  else state["generator"])
+
+
+def _stats(norm: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | None:
+    if norm is None or norm.mode == "none" or norm.shift is None:
+        return None
+    return norm.shift.to(device), norm.scale.to(device)
 
 
 def draw(cfg: Any, n: int, height: int, width: int, gen: torch.Generator,
@@ -143,19 +163,25 @@ def _affine(x: torch.Tensor, p: dict[str, torch.Tensor]) -> torch.Tensor:
     return out.to(x.dtype)
 
 
-def augment_sample(x: torch.Tensor, cfg: Any, seed: int) -> torch.Tensor:
-    """One image [C, H, W] changed with a generator seeded by `seed` (streamed folders, in a worker)."""
+def augment_sample(x: torch.Tensor, cfg: Any, seed: int, normalizer: Any = None) -> torch.Tensor:
+    """One image [C, H, W] changed with a generator seeded by `seed` (streamed folders, in a worker); with
+    `normalizer` the image is normalized and its raw pixels are changed."""
     gen = torch.Generator().manual_seed(int(seed))
     p = draw(cfg, 1, x.shape[-2], x.shape[-1], gen, torch.device("cpu"))
-    return apply(x.unsqueeze(0), p, cfg)[0]
+    stats = _stats(normalizer, torch.device("cpu"))
+    if stats is None:
+        return apply(x.unsqueeze(0), p, cfg)[0]
+    shift, scale = stats
+    return (apply(x.unsqueeze(0) * scale + shift, p, cfg)[0] - shift) / scale
 
 
 class AugmentedStream(torch.utils.data.Dataset):
     """A streamed training split whose items are augmented in the loader's workers. An item key is a
-    position, or `(position, seed)` from a batch sampler that seeds each sample (see the batches module)."""
+    position, or `(position, seed)` from a batch sampler that seeds each sample (see the batches module).
+    `normalizer`: the one the items come normalized with (their raw pixels are changed)."""
 
-    def __init__(self, inner: torch.utils.data.Dataset, cfg: Any):
-        self.inner, self.cfg = inner, cfg
+    def __init__(self, inner: torch.utils.data.Dataset, cfg: Any, normalizer: Any = None):
+        self.inner, self.cfg, self.normalizer = inner, cfg, normalizer
 
     def __len__(self) -> int:
         return len(self.inner)  # type: ignore[arg-type]
@@ -164,7 +190,7 @@ class AugmentedStream(torch.utils.data.Dataset):
         if isinstance(key, tuple):
             index, seed = key
             x, y = self.inner[index]
-            return augment_sample(torch.as_tensor(x), self.cfg, seed), y
+            return augment_sample(torch.as_tensor(x), self.cfg, seed, self.normalizer), y
         return self.inner[key]
 
 
@@ -185,12 +211,10 @@ def augmented_preview(dataset: Any, cfg: Any, count: int = 16, seed: int = 0,
         x = xs[k][:count]
         if dataset.inputs:
             norm = dataset.inputs[k].normalizer
-    augmenter = Augmenter(cfg, "cpu", seed)
-    changed = augmenter.batch(x) if x.dim() == 4 else x
-    labels = split.y[:count]
     if norm.mode != "none" and norm.shift is not None and x.is_floating_point():
-        return x * norm.scale + norm.shift, changed * norm.scale + norm.shift, labels
-    return x, changed, labels
+        x = x * norm.scale + norm.shift
+    changed = Augmenter(cfg, "cpu", seed).batch(x) if x.dim() == 4 else x
+    return x, changed, split.y[:count]
 
 
 __all__ = ["Augmenter", "AugmentedStream", "augment_sample", "augmented_preview", "AUGMENT_SEED_OFFSET"]

@@ -240,7 +240,8 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
                           task=dataset.task, num_classes=dataset.num_classes, device=device, options=options,
                           output_index=output_index, node_ids=list(g.nodes), extra_state=extra,
                           num_outputs=(output_shape[-1] if output_shape else 1), node_names=node_of_attr,
-                          distributed=distributed, augment=data_cfg.augment)
+                          distributed=distributed, augment=data_cfg.augment,
+                          augment_normalizers=list(dataset.normalizers(inputs).values()))
     except ValueError as exc:
         raise ConfigError(g.problem(str(exc), None, "training")) from None
     info = {"input_id": input_id, "output_id": output_id, "device": str(device), "data_dir": str(data_dir),

@@ -116,7 +116,10 @@ class Trainer:
     train/val/test: a data split, `Split(x, y)` of tensors (or an (x, y) tuple), a
     torch Dataset (streamed through a DataLoader), or None. `task` is
     classification or regression; `output_index` picks one output of a model that
-    returns a tuple; `node_ids` helps name the failing node of an error.
+    returns a tuple; `node_ids` helps name the failing node of an error. `augment` (an
+    AugmentConfig) changes training batches (nodetrainer.data.augment); `augment_normalizers`
+    (one per Input, in order) are the statistics the splits were normalized with, so the
+    changes apply to raw pixels. A split's x may be a tuple (several Inputs): `model(*x)`.
     """
 
     def __init__(self, model: nn.Module, config: TrainingConfig, train: Any, val: Any = None, test: Any = None, *,
@@ -124,7 +127,7 @@ class Trainer:
                  run: RunFolder | None = None, options: TrainerOptions | None = None, output_index: int | None = None,
                  node_ids: Iterable[str] | None = None, extra_state: dict[str, Any] | None = None,
                  num_outputs: int | None = None, node_names: dict[str, str] | None = None,
-                 distributed: Any = None, augment: Any = None):
+                 distributed: Any = None, augment: Any = None, augment_normalizers: list[Any] | None = None):
         self.config = config
         self.distributed = distributed  # a distributed.Distributed, or None for one process
         self.options = options or TrainerOptions()
@@ -151,9 +154,10 @@ class Trainer:
         streamed_augment = False
         if augment is not None and augment.active:
             if isinstance(train, torch.utils.data.Dataset):
-                train, streamed_augment = AugmentedStream(train, augment), True  # in the loader's workers
+                norm = augment_normalizers[0] if augment_normalizers else None
+                train, streamed_augment = AugmentedStream(train, augment, norm), True  # in the loader's workers
             else:
-                self.augmenter = Augmenter(augment, self.device, int(config.seed))
+                self.augmenter = Augmenter(augment, self.device, int(config.seed), augment_normalizers)
         self.train_batches = make_batches(train, config.batch_size, self.device, shuffle=True,
                                           generator=self.generator, num_workers=workers)
         if streamed_augment and isinstance(self.train_batches, StreamBatches):

@@ -229,3 +229,15 @@ def test_an_augment_value_can_be_tuned(tmp_path):
     assert check_graph(g).problems == []
     values.set_value(g, "data.augment.rotate", 7.5)
     assert g.data_config().augment.rotate == 7.5 and g.data_config().augment.crop == 1
+
+
+def test_changes_apply_to_raw_pixels_when_the_batch_is_normalized_per_pixel():
+    from nodetrainer.data.normalize import Normalizer
+    raw = torch.rand(64, 1, 6, 6) * 16
+    raw[:, :, 0, :] = 0.01 * torch.rand(64, 1, 6)  # a nearly constant border row: a tiny per-pixel spread
+    norm = Normalizer("standard").fit(raw)
+    out = Augmenter(AugmentConfig(crop=2), "cpu", 0, [norm])(norm.apply(raw))
+    back = out * norm.scale + norm.shift
+    for i in range(4):  # every raw value is one of the image's own (shifted) or the black fill
+        values = torch.cat([raw[i].flatten(), torch.zeros(1)])
+        assert torch.isclose(back[i].flatten()[:, None], values[None], atol=1e-3).any(1).all()
