@@ -1,5 +1,5 @@
-"""The `nodetrainer` command line: check, summary, export (cli_export.py), train, evaluate (cli_train.py), tune
-(cli_tune.py), import (cli_import.py).
+"""The `nodetrainer` command line: check, summary, export (cli_export.py), train, evaluate (cli_train.py), predict
+(cli_predict.py), tune (cli_tune.py), import (cli_import.py).
 
 Every error is printed as one located line per problem and no traceback unless
 `--debug` is given (before or after the command). Exit status: 0 success,
@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
         cli_train = None
     if cli_train is not None and hasattr(cli_train, "add_commands"):
         cli_train.add_commands(sub)
-    from . import cli_import, cli_tune
+    from . import cli_import, cli_predict, cli_tune
+    cli_predict.add_commands(sub)
     cli_tune.add_commands(sub)
     cli_import.add_commands(sub)
     return parser

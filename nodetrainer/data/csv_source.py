@@ -54,6 +54,46 @@ def load_csv(path: Path, target: str, task: str) -> RawData:
     return RawData(x, y, file=file, target_name=f"column '{target}'", columns=[header[i] for i in features])
 
 
+def read_feature_rows(path: Path, columns: list[str] | None, width: int) -> tuple[np.ndarray, list[int]]:
+    """The rows of a CSV file of samples to predict, as float64 [N, width]: the named `columns` in that order
+    (other columns, such as a target, are ignored), or, when `columns` is None, every column in file order;
+    and the file line of each row.
+    DataError naming the file, the line and the column for a missing column or a cell that is not a number."""
+    file = str(path)
+    delimiter, rows = _read_rows(path)
+    if not rows:
+        raise DataError(Problem(f"CSV file {file} is empty; it needs a header row and data rows", file=file))
+    header = [name.strip() for name in rows[0]]
+    _check_header(header, file)
+    if len(rows) < 2:
+        raise DataError(Problem(f"CSV file {file} has a header but no data rows", file=file, line=1))
+    if columns is None:
+        if len(header) != width:
+            raise DataError(Problem(f"the file has {len(header)} columns but the model takes {width} features",
+                                    file=file, line=1))
+        picked = list(range(len(header)))
+    else:
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise DataError(Problem(f"column '{missing[0]}' is missing{did_you_mean(missing[0], header)}; "
+                                    f"the model was trained on columns {', '.join(columns)}", file=file, line=1))
+        picked = [header.index(c) for c in columns]
+    for k, row in enumerate(rows[1:], start=1):
+        if len(row) != len(header):
+            line = _line_of(path, delimiter, k)
+            raise DataError(Problem(f"line {line} has {len(row)} values but the header has {len(header)} columns",
+                                    file=file, line=line))
+    cells = np.array(rows[1:], dtype=object)[:, picked]
+    return _numbers(cells, [header[i] for i in picked], path, delimiter), _row_lines(path, delimiter)[1:]
+
+
+def _row_lines(path: Path, delimiter: str) -> list[int]:
+    """The file line on which each non-blank row (the header first) ends."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        return [reader.line_num for row in reader if _filled(row)]
+
+
 def _read_rows(path: Path) -> tuple[str, list[list[str]]]:
     file = str(path)
     try:

@@ -8,6 +8,7 @@ from ..settings import BUILTIN_SETS
 from .raw import RawData
 
 TWO_CLASSES = ["0", "1"]
+PIXEL_MAX = {"digits": 16.0}  # the value of a full-ink pixel in a built-in image set (an image file's white)
 
 
 def load_builtin(name: str, n_samples: int = 1000, noise: float = 0.1, seed: int = 0) -> RawData:

@@ -4,7 +4,11 @@
 trains a snapshot of the editor's Graph when Train is pressed (or resumes a
 stopped run from the Runs tab or the result header), applies the worker's
 updates to the controls, the result header (outcome.py: the test metric large,
-the stop reason in words, or what went wrong and where) and the plots, and
+the stop reason in words, or what went wrong and where), the plots and, under
+them, the samples behind the result (result_samples.py: the most confidently
+wrong test samples, and a clicked confusion-matrix cell's samples), the
+"Try it" tab (try_panel.py: the kept model of the last run on a test sample or
+a dropped file), and
 reports what the editor should show on nodes. As soon as the graph changes
 after a run, that run's node badges are cleared and its messages greyed as
 from the last run. What it reports:
@@ -37,9 +41,11 @@ from .graphlink import subscribe
 from .outcome import DIVERGED_HINT, describe, describe_problem, fmt_metric, metric_label
 from .plots import LivePlots
 from .result_header import ResultHeader
+from .result_samples import ResultSamples
 from .run_controls import RunControls
 from .runs_panel import RunsPanel
 from .training_panel import TrainingPanel
+from .try_panel import TryPanel
 from .tune_panel import TunePanel
 from .worker import TrainingWorker, Update
 
@@ -99,18 +105,28 @@ class TrainingWidget(QWidget):
         self.tabs.addTab(self.runs_panel, "Runs")
         self.tune = TunePanel(graph, apply_section, runs_dir=lambda: self.runs_dir)  # its view replaces the right side
         self.tabs.addTab(self.tune, "Tune")
+        self.try_panel = TryPanel()  # the last run's kept model on a test sample or a dropped file
+        self.tabs.addTab(self.try_panel, "Try it")
         self.tabs.setMinimumWidth(300)
 
         self.controls = RunControls()
         self.header = ResultHeader()
         self.plots = LivePlots()
+        self.samples = ResultSamples()  # the samples behind the result: confidently wrong, a clicked cell's
+        self.plots.cellClicked.connect(self.samples.show_cell)
+        plots_and_samples = QSplitter(Qt.Orientation.Vertical)
+        plots_and_samples.addWidget(self.plots)
+        plots_and_samples.addWidget(self.samples)
+        plots_and_samples.setStretchFactor(0, 3)
+        plots_and_samples.setStretchFactor(1, 1)
+        plots_and_samples.setChildrenCollapsible(False)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(0)
         right_layout.addWidget(self.controls)
         right_layout.addWidget(self.header)
-        right_layout.addWidget(self.plots, 1)
+        right_layout.addWidget(plots_and_samples, 1)
 
         self.right = QStackedWidget()
         self.right.addWidget(right)
@@ -238,6 +254,8 @@ class TrainingWidget(QWidget):
         self.plots.reset()
         self.last_result = self.last_finished = self.last_predictions = self.outcome = None
         self.predictions = {}
+        self.samples.clear()
+        self.try_panel.set_run(None)
         self.header.clear()
         self.run_dir = None
         self._started = self._last_epoch = self._best_epoch = self._divergence = None
@@ -266,6 +284,7 @@ class TrainingWidget(QWidget):
         ok = self.worker.request_shutdown(timeout_s)
         ok = self.tune.request_shutdown(timeout_s) and ok
         self.data_panel.wait_idle(5.0)
+        self.try_panel.wait_idle(5.0)
         return ok
 
     def save_plots(self, path: str | Path) -> bool:
@@ -414,6 +433,8 @@ class TrainingWidget(QWidget):
             self.result_split = split
         self.last_predictions = preds
         self.plots.show_predictions(preds)
+        session = self.worker.last_session
+        self.samples.set_result(preds, session.dataset if session is not None else None)
 
     def _show_outcome(self, outcome: Any) -> None:
         self.outcome = outcome
@@ -453,6 +474,10 @@ class TrainingWidget(QWidget):
                 c.add_message(problem.message, "error", problem.node)
                 if problem.node:
                     self._flag("training", problem.node, "error", problem.message)
+        f = self.last_finished
+        if self.run_dir and f is not None and f.reason in ("completed", "early_stopped", "stopped") \
+                and not getattr(f, "unsaved", None):
+            self.try_panel.set_run(self.run_dir)  # its kept weights are on disk now
         if self._edited_since_start:
             self._last_run_is_stale()
         self.runs_panel.refresh()

@@ -15,7 +15,8 @@ up. The training loss per step is derived from the trainer's running epoch mean
 (the mean over the steps between two Progress events), drawn faintly, with an
 exponential moving average on top; epoch means of train and validation loss are
 drawn with markers. After a run, the last panel shows a confusion matrix
-(classification) or predicted against true values (regression).
+(classification) or predicted against true values (regression); a click on a
+cell of the matrix emits `cellClicked(true class, predicted class)`.
 
 The six panels form 2 columns x 3 rows, or 3 x 2 when the widget is wide and
 low (docked under the editor's canvas), so each panel keeps a readable shape.
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
@@ -181,9 +182,13 @@ class _TimedView(pg.GraphicsLayoutWidget):
 class LivePlots(QWidget):
     """Six panels in one pyqtgraph layout; fed by `apply(update)`; `save_png(path)` writes what is shown."""
 
+    cellClicked = Signal(int, int)  # true class, predicted class: a cell of the confusion matrix
+
     def __init__(self, parent: QWidget | None = None, clock: Clock = time.monotonic) -> None:
         super().__init__(parent)
         self.view = _TimedView()
+        self.view.scene().sigMouseClicked.connect(self._scene_clicked)
+        self._confusion_size = 0  # classes of the confusion matrix shown (0: none)
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.timeout.connect(self.redraw)
@@ -460,6 +465,7 @@ class LivePlots(QWidget):
 
     # -- results ----------------------------------------------------------------------------
     def _clear_result(self) -> None:
+        self._confusion_size = 0
         for item in self._result_items:
             self.result.removeItem(item)
         self._result_items = []
@@ -486,9 +492,32 @@ class LivePlots(QWidget):
         else:
             self._scatter(preds)
 
+    def _scene_clicked(self, event: Any) -> None:
+        if not self._confusion_size or event.button() != Qt.MouseButton.LeftButton:
+            return
+        box = self.result.getViewBox()
+        if not box.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = box.mapSceneToView(event.scenePos())
+        cell = self.cell_at(point.x(), point.y())
+        if cell is not None:
+            self.cellClicked.emit(*cell)
+
+    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """(true, predicted) of the confusion-matrix cell at view coordinates (x, y), or None outside it."""
+        n = self._confusion_size
+        if not n or not (0 <= x < n and 0 <= y < n):
+            return None
+        return int(y), int(x)
+
+    def cell_center(self, true_class: int, predicted: int) -> Any:
+        """The scene position of a cell's centre (tests click there)."""
+        return self.result.getViewBox().mapViewToScene(pg.Point(predicted + 0.5, true_class + 0.5))
+
     def _confusion(self, preds: Any) -> None:
         counts = preds.confusion()
         n = counts.shape[0]
+        self._confusion_size = n
         rows = counts.sum(axis=1, keepdims=True)
         norm = np.divide(counts, np.maximum(rows, 1), dtype=np.float64)
         image = pg.ImageItem(norm.T)  # ImageItem is indexed [x, y]: x = predicted, y = true
