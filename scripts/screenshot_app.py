@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/screenshot_app.py [--out docs/app.png] [--graph graphs/digits_mlp.yaml]
                                                [--epochs 20] [--size 1600x1000] [--theme light|dark]
-                                               [--during /tmp/during.png]
+                                               [--during /tmp/during.png] [--cell 8,1]
 
 The graph is copied to a temporary folder (its runs are written there), opened
 in a MainWindow with its own settings, trained from Run > Train, and the whole
@@ -33,6 +33,8 @@ def main() -> int:
     ap.add_argument("--theme", default="light", choices=("light", "dark"))
     ap.add_argument("--select", default="hidden1", help="node to select (its inspector is shown)")
     ap.add_argument("--during", default=None, help="also grab the window while it trains, to this file")
+    ap.add_argument("--cell", default=None, metavar="TRUE,PREDICTED",
+                    help="click this confusion-matrix cell before the grab (the Results tab shows its samples)")
     args = ap.parse_args()
 
     from PySide6.QtCore import QEventLoop, QSettings
@@ -87,6 +89,9 @@ def main() -> int:
     if args.select in window.scene.nodes:
         window.scene.select_ids([args.select])
     window.view.fit()
+    if args.cell:
+        true_class, predicted = (int(v) for v in args.cell.split(","))
+        dock.training.show_cell_samples(true_class, predicted)
     settle(0.5)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

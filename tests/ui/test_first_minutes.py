@@ -82,7 +82,7 @@ def test_a_new_graph_has_a_test_split_and_the_starting_settings(window):
     assert panel.top.editors["epochs"].value() == STARTER_TRAINING["epochs"]
     assert panel.optimizer.editors["type"].value() == "adamw"
     tabs = window.training_dock.training.tabs
-    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Data", "Settings", "Runs", "Tune", "Try it"]
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Data", "Settings", "Runs", "Tune", "Results", "Try it"]
 
 
 def test_turning_early_stopping_on_lifts_the_epoch_cap_and_says_so(window):

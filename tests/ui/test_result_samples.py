@@ -54,9 +54,11 @@ def test_clicking_a_cell_shows_exactly_the_samples_it_counts(qtbot, trained):
     model = w.worker.last_session.model.eval()
     assert w.plots.cell_at(-0.5, 2) is None and w.plots.cell_at(3, 10.2) is None  # outside: nothing
     assert w.plots.cell_at(9.9, 0.1) == (0, 9)
+    w.tabs.setCurrentWidget(w.data_panel)
     for t, p in cells:
         click_cell(qtbot, w.plots, t, p)
         assert w.samples.cell_shown == (t, p)
+        assert w.tabs.currentWidget() is w.samples  # the click brings the Results tab forward
         shown = w.samples.cell
         assert shown.isVisibleTo(w) and len(shown.captions()) == counts[t, p]
         indices = preds.indices[shown.positions]
@@ -77,7 +79,8 @@ def test_the_confidently_wrong_strip_shows_wrong_samples_most_confident_first(qt
     strip = w.samples.wrong
     wrong = np.flatnonzero(preds.y_true != preds.y_pred)
     assert len(wrong) > 0, "one epoch leaves some test digits wrong"
-    assert strip.isVisibleTo(w) and len(strip.captions()) == min(16, len(wrong))
+    assert w.tabs.tabText(w.tabs.indexOf(w.samples)) == f"Results ({len(wrong):,})"
+    assert strip.isVisibleTo(w.samples) and len(strip.captions()) == min(16, len(wrong))
     conf = preds.confidence[strip.positions]
     assert (np.diff(conf) <= 0).all()  # most confident first
     assert conf[0] == preds.confidence[wrong].max()

@@ -4,9 +4,9 @@
 trains a snapshot of the editor's Graph when Train is pressed (or resumes a
 stopped run from the Runs tab or the result header), applies the worker's
 updates to the controls, the result header (outcome.py: the test metric large,
-the stop reason in words, or what went wrong and where), the plots and, under
-them, the samples behind the result (result_samples.py: the most confidently
-wrong test samples, and a clicked confusion-matrix cell's samples), the
+the stop reason in words, or what went wrong and where), the plots, the
+"Results" tab (result_samples.py: the most confidently wrong test samples, and
+the samples of a clicked confusion-matrix cell, which brings the tab forward), the
 "Try it" tab (try_panel.py: the kept model of the last run on a test sample or
 a dropped file), and
 reports what the editor should show on nodes. As soon as the graph changes
@@ -105,6 +105,9 @@ class TrainingWidget(QWidget):
         self.tabs.addTab(self.runs_panel, "Runs")
         self.tune = TunePanel(graph, apply_section, runs_dir=lambda: self.runs_dir)  # its view replaces the right side
         self.tabs.addTab(self.tune, "Tune")
+        self.samples = ResultSamples()  # the samples behind the result: confidently wrong, a clicked cell's
+        self.tabs.addTab(self.samples, "Results")
+        self.samples.countChanged.connect(self._label_results_tab)
         self.try_panel = TryPanel()  # the last run's kept model on a test sample or a dropped file
         self.tabs.addTab(self.try_panel, "Try it")
         self.tabs.setMinimumWidth(300)
@@ -112,21 +115,14 @@ class TrainingWidget(QWidget):
         self.controls = RunControls()
         self.header = ResultHeader()
         self.plots = LivePlots()
-        self.samples = ResultSamples()  # the samples behind the result: confidently wrong, a clicked cell's
-        self.plots.cellClicked.connect(self.samples.show_cell)
-        plots_and_samples = QSplitter(Qt.Orientation.Vertical)
-        plots_and_samples.addWidget(self.plots)
-        plots_and_samples.addWidget(self.samples)
-        plots_and_samples.setStretchFactor(0, 3)
-        plots_and_samples.setStretchFactor(1, 1)
-        plots_and_samples.setChildrenCollapsible(False)
+        self.plots.cellClicked.connect(self.show_cell_samples)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(0)
         right_layout.addWidget(self.controls)
         right_layout.addWidget(self.header)
-        right_layout.addWidget(plots_and_samples, 1)
+        right_layout.addWidget(self.plots, 1)
 
         self.right = QStackedWidget()
         self.right.addWidget(right)
@@ -423,6 +419,18 @@ class TrainingWidget(QWidget):
             if key in metrics:
                 return key
         return None
+
+    def show_cell_samples(self, true_class: int, predicted: int) -> None:
+        """A click on a confusion-matrix cell: the Results tab comes forward with the samples that cell counts."""
+        self.samples.show_cell(true_class, predicted)
+        self.tabs.setCurrentWidget(self.samples)
+
+    def _label_results_tab(self, wrong: int) -> None:
+        index = self.tabs.indexOf(self.samples)
+        self.tabs.setTabText(index, f"Results ({wrong:,})" if wrong > 0 else "Results")
+        self.tabs.setTabToolTip(index, f"{wrong:,} samples of the split shown are predicted wrong; the most confident "
+                                       "of them are listed here" if wrong > 0 else
+                                "The samples behind the last run's result")
 
     def show_result_split(self, split: str, remember: bool = True) -> None:
         """Shows the confusion matrix (or predicted against true) of `split` (test or val) of the last run."""

@@ -1,47 +1,49 @@
-"""The samples behind a run's result: the most confidently wrong ones, and those of a confusion-matrix cell.
+"""The Results tab: the samples behind a run's result, the most confidently wrong ones and those of a matrix cell.
 
 `ResultSamples.set_result(predictions, dataset)` takes the `Predictions` of a
 split (their sample indices and confidences) and the run's `Dataset`; it shows
-a strip of the most confidently wrong samples (`Predictions.confidently_wrong`),
+a list of the most confidently wrong samples (`Predictions.confidently_wrong`),
 and `show_cell(true, predicted)` (a click on the confusion matrix) the samples
 that cell counts (`Predictions.in_cell`). Image samples are thumbnails, tabular
 ones rows of their features (normalization undone, `preview.sample_view`); each
 says the predicted class with the model's confidence and the true class.
-Regression results show nothing here.
+Regression results, and no run yet, show a line saying what will appear here.
+`countChanged(wrong)` tells the dock how many samples of the split are wrong,
+for the tab's label.
 """
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from nodetrainer.data.preview import sample_view
 
 from .sample_views import RowsTable, SampleGrid
 
-MAX_WRONG = 16  # samples in the confidently-wrong strip
+MAX_WRONG = 16  # samples in the confidently-wrong list
 MAX_CELL = 200  # samples shown for one cell
 
 
 class _SampleList(QWidget):
     """Thumbnails (image data) or feature rows (tabular) of some predictions, under a title."""
 
-    def __init__(self, strip: bool) -> None:
+    def __init__(self) -> None:
         super().__init__()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         self.title = QLabel()
         self.title.setWordWrap(True)
-        self.grid = SampleGrid(strip=strip, side=44)
+        self.grid = SampleGrid(side=44)
+        self.grid.setGridSize(QSize(44 + 68, 44 + 40))  # room for "predicted (100 %)" on one line
+        self.grid.setWordWrap(False)  # each caption line whole, not broken at the icon's width
         self.rows = RowsTable()
-        self.rows.setMaximumHeight(150)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.rows)
-        if strip:
-            self.stack.setFixedHeight(self.grid.height())
         layout.addWidget(self.title)
         layout.addWidget(self.stack)
         self.positions = np.zeros(0, dtype=np.int64)  # into the Predictions' arrays
@@ -76,19 +78,29 @@ class _SampleList(QWidget):
 
 
 class ResultSamples(QWidget):
+    countChanged = Signal(int)  # wrong predictions in the split shown (0: none, or nothing to show)
+
+    EMPTY = ("After a classification run, its most confidently wrong test samples show here; "
+             "click a cell of the confusion matrix to see the samples it counts.")
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
-        layout.setSpacing(4)
-        self.wrong = _SampleList(strip=True)
-        self.cell = _SampleList(strip=False)
-        self.cell.grid.setMinimumHeight(110)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
+        self.placeholder = QLabel(self.EMPTY)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setEnabled(False)
+        self.wrong = _SampleList()
+        self.cell = _SampleList()
         self.hint = QLabel("Click a cell of the confusion matrix to see the samples it counts.")
+        self.hint.setWordWrap(True)
         self.hint.setEnabled(False)
-        layout.addWidget(self.wrong)
+        layout.addWidget(self.placeholder)
+        layout.addWidget(self.wrong, 1)
         layout.addWidget(self.hint)
-        layout.addWidget(self.cell)
+        layout.addWidget(self.cell, 2)
+        layout.addStretch(0)
         self.preds: Any = None
         self.dataset: Any = None
         self.cell_shown: tuple[int, int] | None = None
@@ -96,10 +108,13 @@ class ResultSamples(QWidget):
 
     def clear(self) -> None:
         self.preds = self.dataset = self.cell_shown = None
-        self.hide()
+        for part in (self.wrong, self.hint, self.cell):
+            part.hide()
+        self.placeholder.show()
+        self.countChanged.emit(0)
 
     def set_result(self, preds: Any, dataset: Any) -> None:
-        """Shows the confidently wrong samples of `preds` (classification with a dataset; else hides)."""
+        """Shows the confidently wrong samples of `preds` (classification with a dataset; else the placeholder)."""
         self.cell_shown = None
         self.cell.hide()
         if preds is None or dataset is None or preds.task != "classification" \
@@ -107,15 +122,18 @@ class ResultSamples(QWidget):
             self.clear()
             return
         self.preds, self.dataset = preds, dataset
+        self.placeholder.hide()
         wrong = preds.confidently_wrong(MAX_WRONG)
         split = {"test": "test", "val": "validation"}.get(preds.split, preds.split)
+        total_wrong = int((preds.y_true != preds.y_pred).sum())
         if len(wrong):
-            self.wrong.present(f"<b>Most confidently wrong</b> ({split} split): predicted class and confidence, "
-                            "then the true class", preds, dataset, wrong)
+            first = f"the {len(wrong)} most confident of {total_wrong:,}" if total_wrong > len(wrong) else "all"
+            self.wrong.present(f"<b>Most confidently wrong</b> ({split} split, {first}): predicted class and "
+                               "confidence, then the true class", preds, dataset, wrong)
         else:
             self.wrong.hide()
         self.hint.setVisible(True)
-        self.show()
+        self.countChanged.emit(total_wrong)
 
     def show_cell(self, true_class: int, predicted: int) -> np.ndarray:
         """Shows the samples counted in cell (true, predicted); returns their positions in the Predictions."""

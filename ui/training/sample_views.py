@@ -2,7 +2,7 @@
 
 They only draw what the core computed (`nodetrainer.data.preview`, `Predictions`):
 - `SampleGrid`: thumbnails (uint8 [K, H, W, 3], enlarged without smoothing) with a caption each, wrapping
-  into a grid or, with `strip=True`, one scrolling row.
+  into a grid.
 - `BalanceTable`: samples per class in each split, each cell with a bar of its share of the split.
 - `ColumnStatsTable`: a CSV file's columns with type, min, max, mean, std, missing and distinct values.
 - `RowsTable`: feature rows (tabular samples) with leading caption columns (true, predicted, confidence).
@@ -35,9 +35,9 @@ def pixmap_of(pixels: np.ndarray, side: int = THUMB) -> QPixmap:
 
 
 class SampleGrid(QListWidget):
-    """Thumbnails with captions; `strip=True` keeps them on one row that scrolls sideways."""
+    """Thumbnails with captions, wrapping into rows."""
 
-    def __init__(self, strip: bool = False, side: int = THUMB, parent: QWidget | None = None) -> None:
+    def __init__(self, side: int = THUMB, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.side = side
         self.pixels: np.ndarray | None = None
@@ -50,12 +50,6 @@ class SampleGrid(QListWidget):
         self.setGridSize(QSize(side + 34, side + 34))
         self.setWordWrap(True)
         self.setSpacing(2)
-        if strip:
-            self.setFlow(QListView.Flow.LeftToRight)
-            self.setWrapping(False)
-            self.setFixedHeight(side + 58)
-            self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-            self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def set_samples(self, pixels: np.ndarray, captions: Sequence[str], tooltips: Sequence[str] | None = None) -> None:
         self.clear()
