@@ -38,6 +38,7 @@ from .trainer import RunResult, Trainer, TrainerOptions
 
 Overrides = Mapping[str, Any]
 PhaseCallback = Callable[[str], None]  # told what preparing a run does next ("loading the data (builtin:digits)")
+COMPILING_PHASE = "compiling the network (torch.compile, once per run; cached for later runs)"
 
 
 def _silent(_text: str) -> None:
@@ -255,6 +256,9 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
                           distributed=distributed)
     except ValueError as exc:
         raise ConfigError(g.problem(str(exc), None, "training")) from None
+    if trainer.compiled is not None and not trainer.compiled.warmed:
+        on_phase(COMPILING_PHASE)
+        trainer.compile_now()
     info = {"input_id": input_id, "output_id": output_id, "device": str(device), "data_dir": str(data_dir),
             "train_samples": len(dataset.train), "val_samples": len(dataset.val) if dataset.val is not None else 0,
             "test_samples": len(dataset.test) if dataset.test is not None else 0}
