@@ -37,6 +37,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--precision", metavar="P", choices=["fp32", "tf32", "fp16", "bf16"],
                    help="override training.precision: fp32, tf32, fp16, bf16")
     p.add_argument("--runs", metavar="DIR", default="runs", help="folder of run folders (default: ./runs)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads torch uses (default: torch's own, the machine's cores or OMP_NUM_THREADS)")
     p.add_argument("--resume", metavar="RUN", help="continue the run folder RUN from its last.pt")
     p.add_argument("--debug", dest="sub_debug", action="store_true", help="show Python tracebacks on errors")
     from .cli_distributed import add_options
@@ -58,7 +60,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if wants_launch(args):  # several processes: torch.distributed.run starts them (cli_distributed.py)
         return launch(args)
+    from .training.threads import check_threads, use_threads
     overrides = {"epochs": args.epochs, "device": args.device, "precision": args.precision}
+    use_threads(check_threads(getattr(args, "threads", None), "nodetrainer train"))
     if args.resume and args.file:
         raise ConfigError(Problem("give either a graph FILE to train or --resume RUN, not both: a resumed run "
                                   "trains the graph.yaml in its run folder", args.file))
