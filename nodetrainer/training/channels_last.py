@@ -1,19 +1,26 @@
-"""Channels-last memory format for convolutional networks on CUDA: when it is used, and why.
+"""Channels-last memory format for convolutional networks: when it is used, and why.
 
-The rule (`wants_channels_last`): a network with 2-D convolutions, trained on a
-CUDA GPU in bf16, fp16 or tf32, runs channels-last (NHWC): the model's 4-D
-weights are converted once and every batch is converted as it enters the step.
-cuDNN's tensor-core convolution kernels work in NHWC; with NCHW tensors each
-convolution adds layout transposes around them, which is what channels-last
-saves. In plain fp32 (no tensor cores) cuDNN's NCHW kernels are the native ones,
-so the network stays contiguous. On the CPU and Apple MPS it is never used: it
-was measured on this project's CPU digits CNN (benchmarks/lightning_bench.py has
-the switch) without a gain worth a conversion per batch.
+The rule (`wants_channels_last`): a network with 2-D convolutions runs
+channels-last (NHWC: the model's 4-D weights are converted once, every batch as
+it enters the step)
+- on a CUDA GPU when it trains in bf16, fp16 or tf32: cuDNN's tensor-core
+  convolution kernels work in NHWC, and with NCHW tensors every convolution adds
+  layout transposes around them. In plain fp32 (no tensor cores) the NCHW kernels
+  are the native ones, so the network stays contiguous. This half of the rule
+  could not be measured on this project's machines yet (no GPU):
+  benchmarks/gpu_check.py measures both layouts in every precision and is what
+  confirms or changes it.
+- on the CPU in every precision: oneDNN's convolutions prefer NHWC too. Measured
+  by benchmarks/channels_last_bench.py (results/channels_last_cpu_2026-11-30.json,
+  one thread, 5 interleaved rounds): the digits CNN's epoch took 0.935x the
+  contiguous time (faster in every round), the residual digits CNN 0.986x (no
+  difference beyond noise).
+- never on Apple MPS (not measured).
 
 The trainer decides once per run (Trainer.channels_last; TrainerOptions can force
-it either way, which benchmarks/gpu_check.py uses to measure both layouts).
-Checkpoints do not depend on it: a state dict holds values, and loading copies
-them into whatever layout the model has.
+it either way, which the benchmarks use to measure both layouts). Checkpoints do
+not depend on it: a state dict holds values, and loading copies them into
+whatever layout the model has.
 """
 from __future__ import annotations
 
@@ -29,7 +36,9 @@ def has_conv2d(model: nn.Module) -> bool:
 
 def wants_channels_last(model: nn.Module, device: torch.device, precision: str) -> bool:
     """Whether a run of `model` on `device` at `precision` (what really runs) uses channels-last (see above)."""
-    return device.type == "cuda" and precision in TENSOR_CORE_PRECISIONS and has_conv2d(model)
+    if device.type == "cuda":
+        return precision in TENSOR_CORE_PRECISIONS and has_conv2d(model)
+    return device.type == "cpu" and has_conv2d(model)
 
 
 def as_channels_last(x: torch.Tensor) -> torch.Tensor:

@@ -185,3 +185,34 @@ def test_torch_modes_follow_the_setting_and_the_device():
     assert compiling.torch_mode(True, cuda, 100_000) == "reduce-overhead"  # small: CUDA graphs
     assert compiling.torch_mode(True, cuda, 11_000_000) == "default"
     assert compiling.torch_mode("max-autotune", cuda, 11_000_000) == "max-autotune"
+
+
+def test_channels_last_follows_the_documented_rule(tmp_path):
+    from torch import nn
+
+    from nodetrainer.training.channels_last import wants_channels_last
+    cnn, mlp = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten()), nn.Sequential(nn.Linear(2, 2))
+    cpu, cuda, mps = torch.device("cpu"), torch.device("cuda", 0), torch.device("mps")
+    assert wants_channels_last(cnn, cpu, "fp32") and not wants_channels_last(mlp, cpu, "fp32")
+    assert [wants_channels_last(cnn, cuda, p) for p in ("fp32", "tf32", "bf16", "fp16")] == [False, True, True, True]
+    assert not wants_channels_last(cnn, mps, "fp16")
+
+
+def test_a_channels_last_cnn_run_matches_a_contiguous_one_and_checkpoints_load_both_ways(tmp_path):
+    from nodetrainer.training.trainer import TrainerOptions
+    graph = Path(__file__).resolve().parents[2] / "graphs" / "digits_cnn.yaml"
+    runs = {}
+    for cl in (True, False):
+        session = prepare(graph, {"epochs": 1, "device": "cpu"}, runs_dir=tmp_path / str(cl),
+                          options=TrainerOptions(channels_last=cl))
+        events = []
+        session.subscribe(events.append)
+        result = session.run()
+        assert session.trainer.channels_last is cl and of(events, ev.Started)[0].channels_last is cl
+        conv = session.model.conv2.weight  # conv1 has one input channel: both layouts at once
+        assert conv.is_contiguous(memory_format=torch.channels_last) is cl
+        runs[cl] = (session, result)
+    assert losses(runs[True][1]) == pytest.approx(losses(runs[False][1]), rel=1e-3)
+    best = load_checkpoint(runs[True][0].run_dir / "best.pt", map_location="cpu")["model"]
+    runs[False][0].model.load_state_dict(best)
+    assert runs[False][0].trainer.evaluate("test")["loss"] == pytest.approx(runs[True][1].test["loss"], rel=1e-4)
