@@ -38,7 +38,7 @@ from .trainer import RunResult, Trainer, TrainerOptions
 
 Overrides = Mapping[str, Any]
 PhaseCallback = Callable[[str], None]  # told what preparing a run does next ("loading the data (builtin:digits)")
-COMPILING_PHASE = "compiling the network (torch.compile, once per run; cached for later runs)"
+COMPILING_PHASE = "compiling the network (torch.compile, once per run)"
 
 
 def _silent(_text: str) -> None:
