@@ -335,7 +335,9 @@ class ResNetCase:
         g = fixed_epochs_graph(self.graph_path, {"epochs": self.epochs, "precision": precision,
                                                  "batch_size": self.batch, "device": str(self.device),
                                                  "compile": compiled})
-        g.training["optimizer"] = dict(g.training["optimizer"], lr=0.01)
+        # graphs/resnet18.yaml no longer holds a training section: the SGD the 2026-11-26 run used, made explicit
+        sgd = {"type": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4}
+        g.training["optimizer"] = dict(g.training.get("optimizer") or sgd, lr=0.01)
         cfg = g.training_config()
         seed_everything(cfg.seed)
         return cfg, compile_graph(g)
