@@ -1,9 +1,15 @@
-"""GPU check of the training engine: samples/s per precision against a hand-written loop.
+"""GPU check of the training engine: samples/s and peak memory per setting against a hand-written loop.
 
-    python benchmarks/gpu_check.py            # on a CUDA machine: the real sizes, about 1-3 minutes
-    python benchmarks/gpu_check.py --smoke    # tiny sizes; also runs on a CPU (checks the script itself)
+    python benchmarks/gpu_check.py            # on a CUDA machine: the real sizes, at most --time-limit-s (540 s)
+    python benchmarks/gpu_check.py --smoke    # tiny sizes and a few settings; also runs on a CPU (checks the script)
 
-For fp32, tf32, bf16 and fp16 it trains, side by side in one process:
+A setting is a precision (fp32, tf32, bf16, fp16) x eager or compiled (`training.compile: true`, which on
+CUDA is torch.compile's reduce-overhead mode, i.e. CUDA graphs, for networks under 5 million parameters such
+as the digits CNN, and the default mode for ResNet-18) x contiguous or channels-last memory format (forced
+either way through TrainerOptions.channels_last). The settings run in priority order (the issue's targets
+first: ResNet-18 bf16 compiled channels-last, the fp16 eager baseline, the digits CNN with CUDA graphs), so a
+time limit cuts the least important ones; the JSON lists what was skipped. For every setting it trains, side
+by side in one process:
 
 - the residual CNN graphs/digits_resnet.yaml on the digits data, through
   `prepare()`/`run()` (the data resident on the GPU, batch 64 as in the file,
@@ -11,7 +17,8 @@ For fp32, tf32, bf16 and fp16 it trains, side by side in one process:
 - ResNet-18 graphs/resnet18.yaml on synthetic 224x224 images (2048 images made
   on the GPU, 1000 classes, batch 256) through the `Trainer` API,
 
-each against a hand-written loop: the same compiled model and initial weights,
+each against a hand-written loop with the same setting (torch.compile of the module in the same mode,
+the same channels-last conversion of the weights and of every batch): the same model and initial weights,
 the same optimizer (built by NodeTrainer's build_optimizer: fused where
 available), the same backend flags (TF32 switches, cudnn.benchmark), autocast
 and GradScaler for the same precision, randperm batches of the same tensors on
@@ -19,8 +26,16 @@ the device, the same validation pass, one host read an epoch. No scheduler, no
 early stopping. An epoch's time is the wall time between two consecutive epoch
 ends (each one a host-device synchronization); a run's samples/s is training
 samples an epoch / the median epoch time after the first (warm-up, cuDNN
-autotuning). Pairs alternate which contender goes first, round after round,
+autotuning, compiling). Pairs alternate which contender goes first, round after round,
 until --time-limit-s; ratios are per round, then the median.
+
+Peak memory is read twice per run: `peak_first_epoch_mib` (the first epoch: cuDNN's
+benchmark autotuning allocates large trial workspaces there, for fp32/tf32 most of
+all, and only the first run of a setting in the process autotunes) and
+`peak_steady_mib` (reset after the first epoch: what training holds). The 2026-11-26
+run reported the maximum over both rounds without this split; NodeTrainer always ran
+first in round 1, so its figure alone held the autotuning peak (10.6 GB against 7.0 GB
+in fp32/tf32, where the autotuning workspaces are largest; bf16/fp16 matched).
 
 Prints JSON and writes it to $OUT/gpu_check.json when OUT is set. Needs torch and
 numpy, plus what nodetrainer itself imports (PyYAML, networkx; scikit-learn for
@@ -44,6 +59,7 @@ import statistics
 import sys
 import tempfile
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,14 +100,22 @@ def _have_sklearn() -> bool:
 
 
 class EpochClock:
-    def __init__(self):
+    """Epoch end times, and the peak memory of the first epoch (after which the peak is reset: steady state)."""
+
+    def __init__(self, device=None):
         self.start, self.ends = None, []
+        self.device = device
+        self.first_peak_mib = None
 
     def begin(self):
         self.start = time.perf_counter()
 
     def tick(self):
         self.ends.append(time.perf_counter())
+        if len(self.ends) == 1 and self.device is not None and self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.first_peak_mib = _peak_mib(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
 
     def steady(self) -> float:
         points = [self.start] + self.ends
@@ -133,14 +157,25 @@ def hand_flags(precision: str, device: torch.device):
         torch.set_float32_matmul_precision(saved[3])
 
 
-def handwritten(model, optimizer, x, y, batch, epochs, precision, device, xval=None, yval=None, eval_batch=None):
-    """Device-resident tensors, randperm batches, autocast (+ GradScaler for fp16); one read an epoch."""
+def handwritten(model, optimizer, x, y, batch, epochs, precision, device, xval=None, yval=None, eval_batch=None,
+                compile_mode=None, channels_last=False):
+    """Device-resident tensors, randperm batches, autocast (+ GradScaler for fp16); one read an epoch.
+    `compile_mode`: torch.compile the module in that mode; `channels_last`: weights and batches in NHWC.
+    Returns (steady epoch seconds, first-epoch peak MiB)."""
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     autocast = (lambda: torch.autocast(device.type, dtype=dtype)) if dtype else contextlib.nullcontext
     scaler = torch.amp.GradScaler(device.type) if precision == "fp16" and device.type == "cuda" else None
+    layout = (lambda t: t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t) if channels_last \
+        else (lambda t: t)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    graphs = compile_mode in ("reduce-overhead", "max-autotune")
+    mark = torch.compiler.cudagraph_mark_step_begin if graphs else (lambda: None)
+    if compile_mode is not None:
+        model = torch.compile(model, mode=compile_mode)
     n = len(x)
     steps = math.ceil(n / batch)
-    clock = EpochClock()
+    clock = EpochClock(device)
     with hand_flags(precision, device):
         _sync(device)
         clock.begin()
@@ -150,7 +185,8 @@ def handwritten(model, optimizer, x, y, batch, epochs, precision, device, xval=N
             train_loss = torch.zeros((), dtype=torch.float64, device=device)
             for i in range(steps):
                 idx = perm[i * batch:(i + 1) * batch]
-                xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+                xb, yb = layout(x.index_select(0, idx)), y.index_select(0, idx)
+                mark()
                 with autocast():
                     loss = F.cross_entropy(model(xb), yb)
                 optimizer.zero_grad(set_to_none=True)
@@ -169,7 +205,8 @@ def handwritten(model, optimizer, x, y, batch, epochs, precision, device, xval=N
                 correct = torch.zeros((), dtype=torch.float64, device=device)
                 with torch.inference_mode(), autocast():
                     for i in range(0, len(xval), eval_batch):
-                        xb, yb = xval[i:i + eval_batch], yval[i:i + eval_batch]
+                        xb, yb = layout(xval[i:i + eval_batch]), yval[i:i + eval_batch]
+                        mark()
                         out = model(xb)
                         vloss.add_(F.cross_entropy(out, yb), alpha=len(yb))
                         correct.add_((out.argmax(-1) == yb).sum())
@@ -178,13 +215,13 @@ def handwritten(model, optimizer, x, y, batch, epochs, precision, device, xval=N
             clock.tick()
     if not all(math.isfinite(v) for v in values):
         raise RuntimeError(f"hand-written loop: non-finite loss in {precision}")
-    return clock.steady()
+    return clock.steady(), clock.first_peak_mib
 
 
 # -- NodeTrainer -------------------------------------------------------------------------------------------
-def nodetrainer_epoch_clock(subscribe):
+def nodetrainer_epoch_clock(subscribe, device=None):
     from nodetrainer.training.events import EpochEnded, Started
-    clock = EpochClock()
+    clock = EpochClock(device)
 
     def on_event(event):
         if isinstance(event, Started):
@@ -233,35 +270,38 @@ class DigitsCase:
         self.data = [t.to(device) for t in (ds.train.x, ds.train.y, ds.val.x, ds.val.y)]
         self.batch = g.training_config().batch_size
 
-    def _graph(self, precision):
+    def _graph(self, precision, compiled=False):
         g = fixed_epochs_graph(self.graph_path, {"epochs": self.epochs, "precision": precision,
-                                                 "device": str(self.device)})
+                                                 "device": str(self.device), "compile": compiled})
         if self.data_override:
             g.data = dict(self.data_override)
         return g
 
-    def nodetrainer(self, precision):
+    def nodetrainer(self, s):
         from nodetrainer.training.run import prepare
-        session = prepare(self._graph(precision), runs_dir=self.tmp / "runs")
-        clock = nodetrainer_epoch_clock(session.subscribe)
+        from nodetrainer.training.trainer import TrainerOptions
+        session = prepare(self._graph(s.precision, s.compiled), runs_dir=self.tmp / "runs",
+                          options=TrainerOptions(channels_last=s.channels_last))
+        clock = nodetrainer_epoch_clock(session.subscribe, self.device)
         if session.trainer.steps_per_epoch != math.ceil(len(self.data[0]) / self.batch):
             raise RuntimeError("NodeTrainer's steps per epoch differ from the hand-written loop's")
         result = session.run()
         if result.reason != "completed":
             raise RuntimeError(f"NodeTrainer run ended '{result.reason}': {result.error}")
-        return clock.steady(), session.trainer.precision.name
+        return clock.steady(), clock.first_peak_mib, _ran(session.trainer)
 
-    def handwritten(self, precision, effective):
+    def handwritten(self, s, effective):
         from nodetrainer.compiler import compile_graph
         from nodetrainer.training.optimizers import build_optimizer
         from nodetrainer.training.seeding import seed_everything
-        g = self._graph(precision)
+        g = self._graph(s.precision)
         cfg = g.training_config()
         seed_everything(cfg.seed)
         model = compile_graph(g).to(self.device)
         opt = build_optimizer(cfg.optimizer, model)
         x, y, xv, yv = self.data
-        return handwritten(model, opt, x, y, self.batch, self.epochs, effective, self.device, xv, yv, 4 * self.batch)
+        return handwritten(model, opt, x, y, self.batch, self.epochs, effective, self.device, xv, yv, 4 * self.batch,
+                           _mode(s, model, self.device), s.channels_last)
 
     def samples_per_epoch(self):
         return len(self.data[0])
@@ -288,34 +328,39 @@ class ResNetCase:
         self.y = torch.randint(0, self.classes, (self.n,), generator=gen, device=device)
         self.graph_path = ROOT / "graphs" / "resnet18.yaml"
 
-    def _setup(self, precision):
+    def _setup(self, precision, compiled=False):
         from nodetrainer.compiler import compile_graph
         from nodetrainer.training.seeding import seed_everything
         # the file's SGD (momentum 0.9, Nesterov, weight decay 1e-4) at lr 0.01: random labels, no warm-up
         g = fixed_epochs_graph(self.graph_path, {"epochs": self.epochs, "precision": precision,
-                                                 "batch_size": self.batch, "device": str(self.device)})
-        g.training["optimizer"] = dict(g.training["optimizer"], lr=0.01)
+                                                 "batch_size": self.batch, "device": str(self.device),
+                                                 "compile": compiled})
+        # graphs/resnet18.yaml no longer holds a training section: the SGD the 2026-11-26 run used, made explicit
+        sgd = {"type": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4}
+        g.training["optimizer"] = dict(g.training.get("optimizer") or sgd, lr=0.01)
         cfg = g.training_config()
         seed_everything(cfg.seed)
         return cfg, compile_graph(g)
 
-    def nodetrainer(self, precision):
-        from nodetrainer.training.trainer import Trainer
-        cfg, model = self._setup(precision)
+    def nodetrainer(self, s):
+        from nodetrainer.training.trainer import Trainer, TrainerOptions
+        cfg, model = self._setup(s.precision, s.compiled)
         trainer = Trainer(model, cfg, (self.x, self.y), task="classification", num_classes=self.classes,
-                          device=self.device, num_outputs=self.classes)
-        clock = nodetrainer_epoch_clock(trainer.subscribe)
+                          device=self.device, num_outputs=self.classes,
+                          options=TrainerOptions(channels_last=s.channels_last))
+        clock = nodetrainer_epoch_clock(trainer.subscribe, self.device)
         result = trainer.fit()
         if result.reason != "completed":
             raise RuntimeError(f"NodeTrainer run ended '{result.reason}': {result.error}")
-        return clock.steady(), trainer.precision.name
+        return clock.steady(), clock.first_peak_mib, _ran(trainer)
 
-    def handwritten(self, precision, effective):
+    def handwritten(self, s, effective):
         from nodetrainer.training.optimizers import build_optimizer
-        cfg, model = self._setup(precision)
+        cfg, model = self._setup(s.precision)
         model = model.to(self.device)
         opt = build_optimizer(cfg.optimizer, model)
-        return handwritten(model, opt, self.x, self.y, self.batch, self.epochs, effective, self.device)
+        return handwritten(model, opt, self.x, self.y, self.batch, self.epochs, effective, self.device,
+                           compile_mode=_mode(s, model, self.device), channels_last=s.channels_last)
 
     def samples_per_epoch(self):
         return self.n
@@ -326,6 +371,50 @@ class ResNetCase:
                 "epochs_per_run": self.epochs, "optimizer": "the file's SGD (momentum 0.9, Nesterov, weight decay "
                 "1e-4 on weights), lr 0.01, no scheduler", "how": "Trainer(model, config, (x, y)).fit() (no run "
                 "folder, no validation) vs the hand-written loop"}
+
+
+# -- settings ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    case: str
+    precision: str
+    compiled: bool
+    channels_last: bool
+
+    @property
+    def key(self) -> str:
+        return (f"{self.precision}/{'compiled' if self.compiled else 'eager'}/"
+                f"{'channels_last' if self.channels_last else 'contiguous'}")
+
+
+def settings_in_order(cases, precisions, smoke: bool) -> list[Setting]:
+    """Every setting of the grid, the issue's targets first (a time limit cuts from the end)."""
+    first = [Setting("resnet18", "bf16", True, True), Setting("resnet18", "fp16", False, False),
+             Setting("digits_resnet", "bf16", True, False), Setting("digits_resnet", "bf16", False, False),
+             Setting("resnet18", "fp32", False, False), Setting("resnet18", "tf32", False, False),
+             Setting("resnet18", "bf16", False, True), Setting("resnet18", "bf16", False, False)]
+    if smoke:  # a few settings that go through every code path, small enough for a CPU
+        first = [Setting("digits_resnet", "fp32", False, False), Setting("digits_resnet", "bf16", False, True),
+                 Setting("digits_resnet", "fp32", True, False), Setting("resnet18", "fp32", False, True)]
+        return [s for s in first if s.case in cases and s.precision in precisions]
+    grid = [Setting(c, p, comp, cl) for comp in (False, True) for c in ("resnet18", "digits_resnet")
+            for p in PRECISIONS for cl in (False, True)]
+    ordered = first + [s for s in grid if s not in first]
+    return [s for s in ordered if s.case in cases and s.precision in precisions]
+
+
+def _mode(s: Setting, model, device) -> str | None:
+    """The torch.compile mode NodeTrainer uses for this setting (the hand-written loop uses the same)."""
+    if not s.compiled:
+        return None
+    from nodetrainer.training.compiling import torch_mode
+    return torch_mode(True, device, sum(p.numel() for p in model.parameters()))
+
+
+def _ran(trainer) -> dict:
+    return {"precision": trainer.precision.name, "compile_mode": trainer.compile_mode,
+            "channels_last": trainer.channels_last,
+            "compile_fallback": trainer.compiled.fallback if trainer.compiled is not None else None}
 
 
 # -- main ------------------------------------------------------------------------------------------------------
@@ -343,17 +432,27 @@ def device_info(device: torch.device) -> dict:
     return info
 
 
+TARGETS = {
+    "resnet18 bf16/compiled/channels_last samples/s >= 1.4 x 7131 (the 2026-11-26 eager fp16 figure)":
+        ("resnet18", "bf16/compiled/channels_last", "abs", 1.4 * 7131),
+    "resnet18 bf16/compiled/channels_last >= 0.97 x hand-written": ("resnet18", "bf16/compiled/channels_last",
+                                                                    "ratio", 0.97),
+    "digits_resnet bf16 compiled (CUDA graphs) >= 2 x its eager": ("digits_resnet", "bf16", "speedup", 2.0),
+}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--smoke", action="store_true", help="tiny sizes (runs on a CPU in under a minute)")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, a few settings (runs on a CPU in minutes)")
     ap.add_argument("--device", default="auto", help="auto (cuda when available), cuda, cuda:N or cpu")
     ap.add_argument("--precisions", default=",".join(PRECISIONS))
     ap.add_argument("--cases", default="digits_resnet,resnet18")
-    ap.add_argument("--rounds", type=int, default=2, help="most rounds of every pair (default 2)")
-    ap.add_argument("--time-limit-s", type=float, default=240.0,
-                    help="start no new run after this many seconds (default 240; the JSON says what was skipped)")
-    ap.add_argument("--digits-epochs", type=int, default=20)
-    ap.add_argument("--resnet-epochs", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=1, help="rounds of every setting (default 1; a second round "
+                                                          "runs only where time is left)")
+    ap.add_argument("--time-limit-s", type=float, default=540.0,
+                    help="start no new run after this many seconds (default 540; the JSON says what was skipped)")
+    ap.add_argument("--digits-epochs", type=int, default=12)
+    ap.add_argument("--resnet-epochs", type=int, default=4)
     ap.add_argument("--images", type=int, default=2048)
     ap.add_argument("--batch", type=int, default=256)
     args = ap.parse_args(argv)
@@ -366,9 +465,12 @@ def main(argv=None) -> int:
         device = torch.device("cuda", torch.cuda.current_device())
     if device.type == "cpu":
         torch.set_num_threads(1)  # a CPU run is a smoke test of the script; one thread keeps it steady on shared cores
-    report = {"check": "gpu_check (issue 3: training engine)", "smoke": args.smoke, "device": device_info(device),
-              "target": "nodetrainer/handwritten samples/s ratio >= 0.95 (within 5% of the hand-written loop)",
-              "results": {}, "errors": [], "skipped": [], "complete": False}
+    report = {"check": "gpu_check (issue 13: compile, channels-last, memory parity)", "smoke": args.smoke,
+              "device": device_info(device),
+              "how": "per setting (precision/eager|compiled/contiguous|channels_last): NodeTrainer vs a hand-written "
+                     "loop with the same setting; samples/s from the median epoch after the first; peak memory of "
+                     "the first epoch (cuDNN autotuning, compiling) and after it (steady)",
+              "targets": list(TARGETS), "results": {}, "errors": [], "skipped": [], "complete": False}
     if device.type != "cuda" and not args.smoke:
         report["note"] = "no CUDA device: these are CPU figures (use --smoke on a CPU)"
     missing = _missing_modules()
@@ -380,76 +482,103 @@ def main(argv=None) -> int:
     precisions = [p for p in args.precisions.split(",") if p]
     with tempfile.TemporaryDirectory(prefix="nt-gpu-check-") as tmp_name:
         tmp = Path(tmp_name)
-        cases = []
+        cases = {}
         for name in args.cases.split(","):
             try:
-                case = {"digits_resnet": DigitsCase, "resnet18": ResNetCase}[name](args, device, tmp)
-                cases.append(case)
-                report["results"][name] = {"setup": case.describe()}
+                cases[name] = {"digits_resnet": DigitsCase, "resnet18": ResNetCase}[name](args, device, tmp)
+                report["results"][name] = {"setup": cases[name].describe()}
             except Exception as exc:
                 report["errors"].append(f"{name}: setup failed: {type(exc).__name__}: {exc}")
                 report.setdefault("error_tracebacks", []).append(traceback.format_exc(limit=8)[-3000:])
-        raw = {(c.name, p): {"nodetrainer": [], "handwritten": [], "ratio": [], "peak_mib": {}} for c in cases
-               for p in precisions}
+        settings = settings_in_order(list(cases), precisions, args.smoke)
+        raw = {s: {"nodetrainer": [], "handwritten": [], "ratio": [], "peak_steady_mib": {}, "peak_first_epoch_mib": {},
+                   "first": []} for s in settings}
         broken: set = set()
         for r in range(args.rounds):
-            for case in cases:
-                for precision in precisions:
-                    key = (case.name, precision)
-                    if key in broken:
-                        continue
-                    if time.perf_counter() - T0 > args.time_limit_s:
-                        report["skipped"].append(f"round {r + 1}: {case.name} {precision} (time limit)")
-                        continue
-                    order = ("nodetrainer", "handwritten") if r % 2 == 0 else ("handwritten", "nodetrainer")
-                    got = {}
-                    effective = _effective(precision, device)
-                    raw[key]["effective"] = effective
-                    try:
-                        for who in order:
-                            _reset_memory(device)
-                            if who == "nodetrainer":
-                                secs, ran = case.nodetrainer(precision)
-                                if ran != effective:
-                                    raise RuntimeError(f"NodeTrainer ran {ran}, expected {effective}")
-                            else:
-                                secs = case.handwritten(precision, effective)
-                            _sync(device)
-                            got[who] = case.samples_per_epoch() / secs
-                            peak = _peak_mib(device)
-                            if peak is not None:
-                                raw[key]["peak_mib"][who] = max(peak, raw[key]["peak_mib"].get(who, 0))
-                    except Exception as exc:
-                        broken.add(key)
-                        report["errors"].append(f"{case.name} {precision}: {type(exc).__name__}: {exc}")
-                        report.setdefault("error_tracebacks", []).append(traceback.format_exc(limit=8)[-3000:])
-                        _write(report)
-                        continue
-                    raw[key]["nodetrainer"].append(got["nodetrainer"])
-                    raw[key]["handwritten"].append(got["handwritten"])
-                    raw[key]["ratio"].append(got["nodetrainer"] / got["handwritten"])
-                    print(f"[{time.perf_counter() - T0:6.1f} s] round {r + 1} {case.name} {precision}: nodetrainer "
-                          f"{got['nodetrainer']:.0f}, hand-written {got['handwritten']:.0f} samples/s",
-                          file=sys.stderr, flush=True)
-                    _fill(report, raw)
-                    _write(report)  # what is done so far survives a timeout
+            for i, s in enumerate(settings):
+                if s in broken:
+                    continue
+                if time.perf_counter() - T0 > args.time_limit_s:
+                    report["skipped"].append(f"round {r + 1}: {s.case} {s.key} (time limit)")
+                    continue
+                case = cases[s.case]
+                order = ("nodetrainer", "handwritten") if (r + i) % 2 == 0 else ("handwritten", "nodetrainer")
+                got = {}
+                effective = _effective(s.precision, device)
+                raw[s]["effective"] = effective
+                raw[s]["first"].append(order[0])
+                try:
+                    for who in order:
+                        _reset_memory(device)
+                        if who == "nodetrainer":
+                            secs, first_peak, ran = case.nodetrainer(s)
+                            if ran["precision"] != effective:
+                                raise RuntimeError(f"NodeTrainer ran {ran['precision']}, expected {effective}")
+                            raw[s]["nodetrainer_ran"] = ran
+                        else:
+                            secs, first_peak = case.handwritten(s, effective)
+                        _sync(device)
+                        got[who] = case.samples_per_epoch() / secs
+                        peak = _peak_mib(device)
+                        if peak is not None:
+                            raw[s]["peak_steady_mib"][who] = max(peak, raw[s]["peak_steady_mib"].get(who, 0))
+                            raw[s]["peak_first_epoch_mib"].setdefault(who, []).append(first_peak)
+                except Exception as exc:
+                    broken.add(s)
+                    report["errors"].append(f"{s.case} {s.key}: {type(exc).__name__}: {exc}")
+                    report.setdefault("error_tracebacks", []).append(traceback.format_exc(limit=8)[-3000:])
+                    _write(report)
+                    continue
+                for who in ("nodetrainer", "handwritten"):
+                    raw[s][who].append(got[who])
+                raw[s]["ratio"].append(got["nodetrainer"] / got["handwritten"])
+                print(f"[{time.perf_counter() - T0:6.1f} s] round {r + 1} {s.case} {s.key}: nodetrainer "
+                      f"{got['nodetrainer']:.0f}, hand-written {got['handwritten']:.0f} samples/s",
+                      file=sys.stderr, flush=True)
+                _fill(report, raw)
+                _write(report)  # what is done so far survives a timeout
         _fill(report, raw)
     return _finish(report)
 
 
 def _fill(report: dict, raw: dict) -> None:
-    for (name, precision), v in raw.items():
-        entry = {"rounds": len(v["ratio"])}
-        if v["ratio"]:
-            entry.update({
-                "effective_precision": v.get("effective", precision),
-                "nodetrainer_samples_per_s": _r(_med(v["nodetrainer"])),
-                "handwritten_samples_per_s": _r(_med(v["handwritten"])),
-                "ratio_nodetrainer/handwritten": round(_med(v["ratio"]), 3),
-                "ratio_all_rounds": [round(x, 3) for x in v["ratio"]],
-                "peak_memory_mib": v["peak_mib"] or None,
-            })
-        report["results"][name][precision] = entry
+    for s, v in raw.items():
+        if not v["ratio"]:
+            continue
+        steady = v["peak_steady_mib"] or None
+        entry = {
+            "rounds": len(v["ratio"]),
+            "effective_precision": v.get("effective", s.precision),
+            "nodetrainer_ran": v.get("nodetrainer_ran"),
+            "nodetrainer_samples_per_s": _r(_med(v["nodetrainer"])),
+            "handwritten_samples_per_s": _r(_med(v["handwritten"])),
+            "ratio_nodetrainer/handwritten": round(_med(v["ratio"]), 3),
+            "ratio_all_rounds": [round(x, 3) for x in v["ratio"]],
+            "peak_steady_mib": steady,
+            "peak_memory_ratio_nodetrainer/handwritten": (round(steady["nodetrainer"] / steady["handwritten"], 3)
+                                                          if steady and steady.get("handwritten") else None),
+            "peak_first_epoch_mib": v["peak_first_epoch_mib"] or None,
+            "went_first": v["first"],
+        }
+        report["results"][s.case][s.key] = entry
+    report["target_results"] = _targets(report)
+
+
+def _targets(report: dict) -> dict:
+    out = {}
+    for text, (case, key, kind, bound) in TARGETS.items():
+        results = report["results"].get(case, {})
+        if kind == "speedup":
+            comp, eager = results.get(f"{key}/compiled/contiguous"), results.get(f"{key}/eager/contiguous")
+            value = (comp["nodetrainer_samples_per_s"] / eager["nodetrainer_samples_per_s"]
+                     if comp and eager else None)
+        else:
+            entry = results.get(key)
+            value = None if not entry else (entry["nodetrainer_samples_per_s"] if kind == "abs"
+                                            else entry["ratio_nodetrainer/handwritten"])
+        out[text] = {"value": None if value is None else round(value, 3),
+                     "met": None if value is None else value >= bound}
+    return out
 
 
 def _effective(precision: str, device: torch.device) -> str:

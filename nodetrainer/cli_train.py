@@ -37,6 +37,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--precision", metavar="P", choices=["fp32", "tf32", "fp16", "bf16"],
                    help="override training.precision: fp32, tf32, fp16, bf16")
     p.add_argument("--runs", metavar="DIR", default="runs", help="folder of run folders (default: ./runs)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads torch uses (default: torch's own, the machine's cores or OMP_NUM_THREADS)")
     p.add_argument("--resume", metavar="RUN", help="continue the run folder RUN from its last.pt")
     p.add_argument("--debug", dest="sub_debug", action="store_true", help="show Python tracebacks on errors")
     from .cli_distributed import add_options
@@ -58,14 +60,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if wants_launch(args):  # several processes: torch.distributed.run starts them (cli_distributed.py)
         return launch(args)
+    from .training.threads import check_threads, use_threads
     overrides = {"epochs": args.epochs, "device": args.device, "precision": args.precision}
+    use_threads(check_threads(getattr(args, "threads", None), "nodetrainer train"))
     if args.resume and args.file:
         raise ConfigError(Problem("give either a graph FILE to train or --resume RUN, not both: a resumed run "
                                   "trains the graph.yaml in its run folder", args.file))
+    on_phase = _phase_lines(sys.stderr)
     if args.resume:
-        session = resume(args.resume, overrides)
+        session = resume(args.resume, overrides, on_phase=on_phase)
     elif args.file:
-        session = prepare(args.file, overrides, runs_dir=args.runs)
+        session = prepare(args.file, overrides, runs_dir=args.runs, on_phase=on_phase)
     else:
         raise ConfigError(Problem("train needs a graph FILE, or --resume RUN to continue a run", "nodetrainer train"))
 
@@ -92,6 +97,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.reason == "diverged":
         return EXIT_DIVERGED
     return EXIT_OK  # also after Ctrl-C: the run stopped cleanly and is saved
+
+
+def _phase_lines(stream: TextIO) -> Any:
+    """Prints the preparation phases that can take long (compiling) as a line each; the others are quick."""
+    from .training.run import COMPILING_PHASE
+
+    def on_phase(text: str) -> None:
+        if text == COMPILING_PHASE:
+            print(f"{text}…", file=stream, flush=True)
+    return on_phase
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -122,7 +137,9 @@ class ProgressView:
         if isinstance(event, ev.Started):
             self.total_epochs, self.steps = event.total_epochs, max(1, event.steps_per_epoch)
             where = f" in {event.run_dir}" if event.run_dir else ""
-            self._write(f"training on {event.device} ({event.precision}), {event.total_epochs} epochs of "
+            how = f", compiled ({event.compiled}) in {event.compile_s:.1f} s" if event.compiled else ""
+            how += ", channels-last" if event.channels_last else ""
+            self._write(f"training on {event.device} ({event.precision}{how}), {event.total_epochs} epochs of "
                         f"{event.steps_per_epoch} steps{where}")
             if self.live:
                 self.bar = _bar_class()(total=event.total_epochs * self.steps,

@@ -30,6 +30,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--timeout", type=float, metavar="S", help="start no trial after S seconds (default: tune.timeout_s)")
     p.add_argument("--jobs", type=int, metavar="J", default=1,
                    help="trials at once on this machine, as separate processes (torch threads = cores / J)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads per trial (default: torch's own, the cores, divided by --jobs)")
     p.add_argument("--storage", metavar="URL", help="an Optuna storage URL to share the study (default: the "
                                                     "tune folder's study.db)")
     p.add_argument("--study", metavar="NAME", help="the study's name in the storage (default: the graph's name)")
@@ -47,6 +49,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     if args.jobs is None or args.jobs < 1:
         raise ConfigError(Problem(f"--jobs must be at least 1, got {args.jobs}", "nodetrainer tune"))
+    from .training.threads import check_threads
+    threads = check_threads(args.threads, "nodetrainer tune")
     if args.resume and args.file:
         raise ConfigError(Problem("give either a graph FILE to tune or --resume DIR, not both: a resumed study "
                                   "tunes the input.yaml in its tune folder", args.file))
@@ -65,7 +69,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     control = Control()
     ctrl_c = _stop_on_ctrl_c(control)
     try:
-        result = run_study(plan, jobs=args.jobs, control=control, on_event=view)
+        result = run_study(plan, jobs=args.jobs, control=control, on_event=view, threads=threads)
     finally:
         ctrl_c.restore()
         view.close()

@@ -26,9 +26,10 @@ import sys
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 from .errors import GraphError, Problem
 from .layers import REGISTRY, LayerType
@@ -163,6 +164,7 @@ class Graph:
         return out
 
     def nx_graph(self) -> nx.MultiDiGraph:
+        import networkx as nx  # here only: importing networkx costs about 0.4 s of every start
         g = nx.MultiDiGraph()
         g.add_nodes_from(self.nodes)
         g.add_edges_from(self.edges())

@@ -29,6 +29,7 @@ OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw")
 SCHEDULERS = ("none", "step", "exponential", "cosine", "plateau", "onecycle")
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 INITS = ("default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal", "normal", "zeros")
+COMPILE_MODES = (False, True, "max-autotune")
 DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 # -- data -----------------------------------------------------------------------
@@ -220,6 +221,8 @@ TRAINING_PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("seed", "int", 0, "seeds every random source", lo=0),
     Param("deterministic", "bool", False, "use deterministic algorithms (slower, reproducible)"),
     Param("init_from", "str", None, "a weights file (state dict, relative to the graph file) to start from"),
+    Param("compile", "choice", False, "torch.compile the network (true, or max-autotune: longer compile, faster "
+          "kernels); falls back to eager with a warning where compiling is impossible", choices=COMPILE_MODES),
 ]}
 SECTION_KEYS = ("metrics", "optimizer", "scheduler", "early_stopping", "grad_clip", "regularization")
 
@@ -300,6 +303,7 @@ class TrainingConfig:
     seed: int = 0
     deterministic: bool = False
     init_from: str | None = None
+    compile: bool | str = False  # False, True or "max-autotune" (see training/compiling.py)
 
     @property
     def task(self) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import networkx as nx
 
 from .blocks import block_order, cycle_text, is_reference, reference_problem, substitute
 from .errors import GraphError, Problem, did_you_mean, suggestion_budget
@@ -102,6 +101,7 @@ def _structure(graph: Graph, add) -> list[str]:
     try:
         order = graph.topological_order()
     except GraphError:
+        import networkx as nx  # only for a cycle's path (a lazy import keeps start-up short)
         cycle = [u for u, _, _ in nx.find_cycle(graph.nx_graph())]
         first = min(cycle, key=list(graph.nodes).index)
         i = cycle.index(first)

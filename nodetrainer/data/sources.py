@@ -5,6 +5,7 @@ import numpy as np
 
 from ..errors import DataError, Problem, did_you_mean, one_of
 from ..settings import BUILTIN_SETS
+from .cache import cached, sklearn_version
 from .raw import RawData
 
 TWO_CLASSES = ["0", "1"]
@@ -18,33 +19,46 @@ def load_builtin(name: str, n_samples: int = 1000, noise: float = 0.1, seed: int
     if name == "xor":
         return _synthetic(*make_xor(n_samples, noise, seed))
     if name in ("moons", "circles"):
-        from sklearn import datasets
-        if name == "moons":
-            x, y = datasets.make_moons(n_samples=n_samples, noise=noise, random_state=seed)
-        else:
-            x, y = datasets.make_circles(n_samples=n_samples, noise=noise, factor=0.5, random_state=seed)
-        return _synthetic(x, y)
-    loaders = _bundled()
-    if name not in loaders:
+        key = {"kind": "builtin", "name": name, "n": n_samples, "noise": noise, "seed": seed,
+               "sklearn": sklearn_version()}
+        arrays = cached(key, lambda: _make_2d(name, n_samples, noise, seed))
+        return _synthetic(arrays["x"], arrays["y"])
+    if name not in BUNDLED:
         raise DataError(Problem(f"unknown built-in set '{name}'{did_you_mean(name, BUILTIN_SETS)}; "
                                 f"built-in sets: {one_of(BUILTIN_SETS)}"))
-    bunch = loaders[name]()
-    x = np.asarray(bunch.data)
-    columns = None if name == "digits" else [str(c) for c in bunch.feature_names]  # for data.inputs
+    arrays = cached({"kind": "builtin", "name": name, "sklearn": sklearn_version(), "fields": 2}, lambda: _bundled(name))
+    x = np.asarray(arrays["data"])
+    columns = None if name == "digits" else [str(c) for c in arrays["feature_names"]]  # for data.inputs
     if name == "diabetes":
-        return RawData(x, np.asarray(bunch.target, dtype=np.float64)[:, None],
+        return RawData(x, np.asarray(arrays["target"], dtype=np.float64)[:, None],
                        natural_task="regression", fixed_task="regression", columns=columns)
     if name == "digits":
         x = x.reshape(-1, 1, 8, 8)
-    names = [str(n) for n in bunch.target_names]
-    return RawData(x, np.asarray(bunch.target, dtype=np.int64), class_names=names, natural_task="classification",
+    names = [str(n) for n in arrays["target_names"]]
+    return RawData(x, np.asarray(arrays["target"], dtype=np.int64), class_names=names, natural_task="classification",
                    columns=columns)
 
 
-def _bundled() -> dict:
+BUNDLED = {"digits": "load_digits", "iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer",
+           "diabetes": "load_diabetes"}  # scikit-learn's bundled sets (no download), cached by data/cache.py
+
+
+def _bundled(name: str) -> dict[str, np.ndarray]:
     from sklearn import datasets
-    return {"digits": datasets.load_digits, "iris": datasets.load_iris, "wine": datasets.load_wine,
-            "breast_cancer": datasets.load_breast_cancer, "diabetes": datasets.load_diabetes}
+    bunch = getattr(datasets, BUNDLED[name])()
+    names = getattr(bunch, "target_names", None)
+    return {"data": np.asarray(bunch.data), "target": np.asarray(bunch.target),
+            "target_names": np.asarray([str(n) for n in names] if names is not None else [], dtype=str),
+            "feature_names": np.asarray([str(n) for n in getattr(bunch, "feature_names", [])], dtype=str)}
+
+
+def _make_2d(name: str, n_samples: int, noise: float, seed: int) -> dict[str, np.ndarray]:
+    from sklearn import datasets
+    if name == "moons":
+        x, y = datasets.make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+    else:
+        x, y = datasets.make_circles(n_samples=n_samples, noise=noise, factor=0.5, random_state=seed)
+    return {"x": x, "y": y}
 
 
 def _synthetic(x: np.ndarray, y: np.ndarray) -> RawData:

@@ -31,18 +31,27 @@ def _sorted(idx: np.ndarray | None) -> np.ndarray | None:
 
 def _hold_out(idx: np.ndarray, fraction: float, seed: int, labels: np.ndarray | None,
               what: str) -> tuple[np.ndarray, np.ndarray]:
+    from .cache import cached, digest, sklearn_version
+    key = {"kind": "split", "idx": digest(idx), "labels": digest(labels[idx]) if labels is not None else None,
+           "fraction": float(fraction), "seed": int(seed), "sklearn": sklearn_version()}
+    parts = cached(key, lambda: _split(idx, fraction, seed, labels))  # the same split without importing sklearn
+    kept, held = parts["kept"], parts["held"]
+    if len(kept) == 0 or len(held) == 0:
+        raise DataError(Problem(f"too few samples ({len(idx)}) to hold out {fraction:.0%} for {what} "
+                                f"and keep some for training; add data or change data.split"))
+    return kept, held
+
+
+def _split(idx: np.ndarray, fraction: float, seed: int, labels: np.ndarray | None) -> dict[str, np.ndarray]:
     from sklearn.model_selection import train_test_split
     if labels is not None:
         try:
             kept, held = train_test_split(idx, test_size=fraction, random_state=seed, stratify=labels[idx])
-            return kept, held
+            return {"kept": kept, "held": held}
         except ValueError:
             pass  # a class too small to stratify: fall back to a plain split
     try:
         kept, held = train_test_split(idx, test_size=fraction, random_state=seed)
     except ValueError:
         kept = held = idx[:0]
-    if len(kept) == 0 or len(held) == 0:
-        raise DataError(Problem(f"too few samples ({len(idx)}) to hold out {fraction:.0%} for {what} "
-                                f"and keep some for training; add data or change data.split"))
-    return kept, held
+    return {"kept": kept, "held": held}

@@ -26,6 +26,9 @@ class Started:
     precision: str
     run_dir: str | None
     start_epoch: int = 1  # > 1 when a run resumes
+    compiled: str | None = None  # the torch.compile mode the network runs with; None: eager
+    compile_s: float | None = None  # how long compiling took (the "compiling" phase), when compiled
+    channels_last: bool = False  # convolutions run in the channels-last memory format (CUDA)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,9 @@ GRADIENT_VANISHING = "gradient_vanishing"
 UNSAVED = "unsaved"  # level error; a run-folder file could not be written (full disk, read-only folder)
 SUBSCRIBER = "subscriber"  # an event subscriber raised
 SETTING = "setting"  # a setting was adjusted or does not apply (precision on this device, metrics of the task)
-WARNING_KINDS = (DIVERGED, GRADIENT_EXPLODING, GRADIENT_VANISHING, UNSAVED, SUBSCRIBER, SETTING, "other")
+COMPILE_FALLBACK = "compile_fallback"  # training.compile is set but the network trains eagerly (the reason is said)
+WARNING_KINDS = (DIVERGED, GRADIENT_EXPLODING, GRADIENT_VANISHING, UNSAVED, SUBSCRIBER, SETTING, COMPILE_FALLBACK,
+                 "other")
 LEVELS = ("warning", "error")
 
 

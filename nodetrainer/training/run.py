@@ -38,6 +38,7 @@ from .trainer import RunResult, Trainer, TrainerOptions
 
 Overrides = Mapping[str, Any]
 PhaseCallback = Callable[[str], None]  # told what preparing a run does next ("loading the data (builtin:digits)")
+COMPILING_PHASE = "compiling the network (torch.compile, once per run)"
 
 
 def _silent(_text: str) -> None:
@@ -113,7 +114,7 @@ def apply_overrides(graph: Any, overrides: Overrides | None) -> Any:
 def prepare(graph: Any, overrides: Overrides | None = None, *, runs_dir: str | os.PathLike | None = "runs",
             options: TrainerOptions | None = None, data_dir: str | os.PathLike | None = None,
             on_phase: PhaseCallback = _silent, run_dir: str | os.PathLike | None = None,
-            distributed: Any = None) -> TrainingSession:
+            distributed: Any = None, compile_now: bool = True) -> TrainingSession:
     """Checks everything and builds a ready-to-run session.
 
     `graph` is a Graph or a path to a graph file. `runs_dir=None` writes no run folder
@@ -123,11 +124,13 @@ def prepare(graph: Any, overrides: Overrides | None = None, *, runs_dir: str | o
     GraphError, ConfigError or DataError carrying located problems. `run_dir` is a run
     folder made beforehand (by the launcher of a distributed run, with its graph.yaml);
     `distributed` makes this session one rank of a distributed run (rank 0 alone writes).
+    With `training.compile` the network is compiled here, as the phase COMPILING_PHASE, unless `compile_now`
+    is False (a session made only to check something; `run()` then compiles first).
     """
     graph = _as_graph(graph)
     g = apply_overrides(graph, overrides)
     base = Path(data_dir) if data_dir is not None else (graph.path.parent if graph.path else Path.cwd())
-    parts = _build(g, base.resolve(), options, on_phase, distributed)
+    parts = _build(g, base.resolve(), options, on_phase, distributed, compile_now)
     run = None
     if run_dir is not None:
         if distributed is None or distributed.is_main:
@@ -189,7 +192,7 @@ def _session(g: Any, parts: dict[str, Any], run: RunFolder | None) -> TrainingSe
 
 
 def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
-           on_phase: PhaseCallback = _silent, distributed: Any = None) -> dict[str, Any]:
+           on_phase: PhaseCallback = _silent, distributed: Any = None, compile_now: bool = True) -> dict[str, Any]:
     on_phase("checking the graph")
     from ..compiler import compile_graph
     from ..validate import check_graph
@@ -244,6 +247,9 @@ def _build(g: Any, data_dir: Path, options: TrainerOptions | None,
                           augment_normalizers=list(dataset.normalizers(inputs).values()))
     except ValueError as exc:
         raise ConfigError(g.problem(str(exc), None, "training")) from None
+    if compile_now and trainer.compiled is not None and not trainer.compiled.warmed:
+        on_phase(COMPILING_PHASE)
+        trainer.compile_now()
     info = {"input_id": input_id, "output_id": output_id, "device": str(device), "data_dir": str(data_dir),
             "train_samples": len(dataset.train), "val_samples": len(dataset.val) if dataset.val is not None else 0,
             "test_samples": len(dataset.test) if dataset.test is not None else 0}
@@ -331,8 +337,7 @@ def evaluate_run(run_dir: str | os.PathLike, split: str = "test", device: str | 
     run = RunFolder(run_dir)
     payload = kept_weights(run)
     graph = load_graph(run.path / GRAPH_FILE)
-    overrides = {"device": device} if device else None
-    g = apply_overrides(graph, overrides)
+    g = apply_overrides(graph, {"device": device, "compile": False})  # evaluating once: compiling would not pay
     parts = _build(g, Path(payload.get("data_dir") or run.path), TrainerOptions(grad_stats=False))
     trainer: Trainer = parts["trainer"]
     trainer.model.load_state_dict(payload["model"])

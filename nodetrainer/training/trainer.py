@@ -51,12 +51,14 @@ from torch import nn
 
 from ..settings import TrainingConfig
 from ..data.augment import AugmentedStream, Augmenter
-from .batches import (ShardedBatches, StreamBatches, TensorBatches, _apply, call_model, make_batches,
-                      shard_bounds, shard_split)
+from .batches import (ShardedBatches, StreamBatches, TensorBatches, _apply, batch_size_of, call_model,
+                      make_batches, shard_bounds, shard_split)
+from .channels_last import as_channels_last, wants_channels_last
 from .checkpoint import CheckpointWriter, save_checkpoint, to_cpu, write_error_text
 from .device import resolve_device
 from .early_stopping import BestTracker
-from .events import DIVERGED, SETTING, UNSAVED, EpochEnded, Failed, Finished, GradientStats, Progress, Publisher, Started
+from .compiling import CompiledForward, dynamic_batch, mark_step
+from .events import COMPILE_FALLBACK, DIVERGED, SETTING, UNSAVED, EpochEnded, Failed, Finished, GradientStats, Progress, Publisher, Started
 from .events import Warning as WarningEvent
 from .failures import describe_failure
 from .grad_health import GradientMonitor, build_clipper
@@ -84,6 +86,7 @@ class TrainerOptions:
     grad_stats: bool = True
     loader_workers: int | None = None  # DataLoader worker processes for streamed data (default: CPUs - 1, at most 8)
     clock: Callable[[], float] = time.perf_counter  # seconds, for every throttle and duration (tests inject one)
+    channels_last: bool | None = None  # None: automatic (channels_last.py); True/False force it (benchmarks)
 
 
 @dataclass
@@ -147,6 +150,10 @@ class Trainer:
         self._pending_warnings += [WarningEvent(w, kind=SETTING) for w in self.precision.warnings]
         self.model = model.to(self.device)
         self._train_model = self.model  # what a training step runs: the model, or its DDP wrapper
+        self.channels_last = (self.options.channels_last if self.options.channels_last is not None
+                              else wants_channels_last(model, self.device, self.precision.name))
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
 
         self.generator = torch.Generator().manual_seed(int(config.seed))
         workers = self.options.loader_workers
@@ -206,6 +213,10 @@ class Trainer:
         self.clipper = build_clipper(config.grad_clip, self.model)
         self.grad_monitor = GradientMonitor(self.model, nonfinite_is_normal=self.scaler is not None,
                                             names=self.node_names)
+        self.compiled: CompiledForward | None = None  # training.compile: the forward runs through torch.compile
+        self._compile_warned = False
+        if config.compile:  # after the probe above: no compile for it
+            self.compiled = CompiledForward.install(self.model, config.compile, self.device)
         if distributed is not None:
             self._train_model = distributed.wrap(self.model, self.device)
 
@@ -299,6 +310,79 @@ class Trainer:
         finally:
             self.model.train(was_training)
 
+    # -- compiling -----------------------------------------------------------------
+    @property
+    def compile_mode(self) -> str | None:
+        """The torch.compile mode the network runs with ('default', 'reduce-overhead', ...), or None (eager)."""
+        c = self.compiled
+        return c.mode if c is not None and c.active else None
+
+    def compile_now(self) -> float:
+        """Compiles the network once (training and evaluation mode) on real samples, leaving every weight and
+        random state as it was; seconds it took (0 when not compiling). `prepare` calls it as its own phase."""
+        c = self.compiled
+        if c is None or c.warmed:
+            return 0.0
+        xb, yb = self._warm_up_batch()
+        if xb is None:
+            return 0.0
+
+        def step() -> None:
+            self.model.train()
+            x = _apply(xb, lambda t: dynamic_batch(t.clone()))
+            if self.channels_last:
+                x = _apply(x, as_channels_last)
+            if c.cuda_graphs:
+                mark_step()
+            with self.precision.autocast():
+                loss = self.loss_fn(self._select(call_model(self.model, x)), yb)
+            loss.backward()
+
+        def evaluate() -> None:
+            self.model.eval()
+            x = _apply(xb, lambda t: dynamic_batch(t.clone()))
+            if self.channels_last:
+                x = _apply(x, as_channels_last)
+            if c.cuda_graphs:
+                mark_step()
+            with torch.inference_mode(), self.precision.autocast():
+                call_model(self.model, x)
+
+        with backend_flags(self.precision, self.config.deterministic):
+            return c.warm_up(step, evaluate if self.val_batches is not None or self.test_batches is not None else None)
+
+    def _warm_up_batch(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Up to one batch of training samples on the device (at least 2, so the batch size stays dynamic)."""
+        batches = self.train_batches
+        if isinstance(batches, ShardedBatches):
+            batches = batches.inner
+        n = max(2, min(self.config.batch_size, 64))
+        if isinstance(batches, TensorBatches):
+            if batch_size_of(batches.x) < 2:
+                return None, None
+            return _apply(batches.x, lambda t: t[:n].to(self.device)), batches.y[:n].to(self.device)
+        dataset = batches.loader.dataset
+        if len(dataset) < 2:
+            return None, None
+        items = [dataset[i] for i in range(min(n, len(dataset)))]
+        first = items[0][0]
+        if type(first) is tuple:  # several Inputs: one batch per part
+            xs = tuple(torch.stack([torch.as_tensor(x[k]) for x, _ in items]).to(self.device)
+                       for k in range(len(first)))
+        else:
+            xs = torch.stack([torch.as_tensor(x) for x, _ in items]).to(self.device)
+        ys = torch.stack([torch.as_tensor(y) for _, y in items]).to(self.device)
+        return xs, ys
+
+    def _warn_compile_fallback(self) -> None:
+        """One warning when the network could not be compiled and trains eagerly (also found mid-run)."""
+        c = self.compiled
+        if c is None or c.fallback is None or self._compile_warned or c.model_error:
+            return
+        self._compile_warned = True
+        self._emit(WarningEvent(f"training.compile: {self.config.compile}: the network could not be compiled "
+                                f"({c.fallback}); training goes on eagerly", kind=COMPILE_FALLBACK))
+
     def _select(self, out: Any) -> torch.Tensor:
         if isinstance(out, (tuple, list)):
             return out[self.output_index or 0]
@@ -363,11 +447,17 @@ class Trainer:
         return result
 
     def _loop(self) -> str:
+        compiled = self.compiled
+        if compiled is not None and not compiled.warmed:
+            self.compile_now()
         self._emit(Started(self.config.epochs, self.steps_per_epoch, str(self.device), self.precision.name,
-                           self.run_dir, start_epoch=self.epoch + 1))
+                           self.run_dir, start_epoch=self.epoch + 1, compiled=self.compile_mode,
+                           compile_s=compiled.seconds if compiled is not None and compiled.active else None,
+                           channels_last=self.channels_last))
         for w in self._pending_warnings:
             self._emit(w)
         self._pending_warnings = []
+        self._warn_compile_fallback()
         if self._best_state is None:
             self._save_best_state()  # the initial weights: what is kept if the first epoch diverges
         self._run_started = self._clock()
@@ -400,6 +490,7 @@ class Trainer:
             self.history.append(row)
             self._append_metrics(row)
             self._emit(EpochEnded(epoch, metrics, lr, seconds, improved=bool(verdict and verdict.improved)))
+            self._warn_compile_fallback()
             if diverged:
                 self._warn_divergence(metrics, epoch)
                 return "diverged"
@@ -460,6 +551,8 @@ class Trainer:
         need_initial = self.initial_loss is None
         sharded = self.train_batches if isinstance(self.train_batches, ShardedBatches) else None
         augment = self.augmenter
+        graphs = self.compiled is not None and self.compiled.cuda_graphs
+        channels_last = self.channels_last
         for xb, yb in self.train_batches.batches(start_step):
             if self._interrupt and self._handle_interrupt():
                 self.step_in_epoch = step
@@ -470,6 +563,10 @@ class Trainer:
                 xb = augment(xb) if sharded is None else augment(  # ranks draw for the global batch, use their rows
                     xb, sharded.global_sizes[step], shard_bounds(sharded.global_sizes[step], sharded.rank,
                                                                  sharded.world)[0])
+            if channels_last:
+                xb = _apply(xb, as_channels_last)
+            if graphs:
+                mark_step()
             with amp:
                 out = model(*xb) if type(xb) is tuple else model(xb)
                 if select:
@@ -624,9 +721,14 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         amp = self.precision.autocast()
+        graphs = self.compiled is not None and self.compiled.cuda_graphs
         try:
             with torch.inference_mode():
                 for xb, yb in batches.batches() if batches is not None else ():
+                    if self.channels_last:
+                        xb = _apply(xb, as_channels_last)
+                    if graphs:
+                        mark_step()
                     with amp:
                         out = self._select(call_model(self.model, xb))
                         loss = self.loss_fn(out, yb)

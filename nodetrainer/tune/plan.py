@@ -149,7 +149,7 @@ def metric_choices(config: Any, has_val: bool) -> list[str]:
 def _check_training(graph: Graph, metric: str, data_dir: Path, on_phase: Callable[[str], None]) -> None:
     from ..training.run import prepare
     from ..training.trainer import TrainerOptions
-    session = prepare(graph, runs_dir=None, data_dir=data_dir, on_phase=on_phase,
+    session = prepare(graph, runs_dir=None, data_dir=data_dir, on_phase=on_phase, compile_now=False,
                       options=TrainerOptions(grad_stats=False, train_metrics=metric.startswith("train_")))
     has_val = session.trainer.val_batches is not None
     valid = metric_choices(session.config, has_val)

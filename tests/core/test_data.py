@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import json
 from pathlib import Path
 
 import numpy as np
@@ -446,3 +447,30 @@ def test_parsed_config_loads(tmp_path):
     assert not errors
     ds = load_dataset(config, tmp_path)
     assert total(ds) == 200 and len(ds.test) == 20 and isinstance(ds.train, Split)
+
+
+def test_builtin_sets_and_their_splits_come_from_the_cache_without_scikit_learn(tmp_path, monkeypatch):
+    """The first load fills the user cache; a later one gives the same arrays and does not import sklearn."""
+    import subprocess
+    import sys
+
+    from nodetrainer.data.cache import cached
+    monkeypatch.setenv("NODETRAINER_CACHE_DIR", str(tmp_path / "cache"))
+    code = ("import sys, json; from nodetrainer.data.sources import load_builtin; "
+            "from nodetrainer.data.splits import split_indices; raw = load_builtin('digits'); "
+            "tr, va, te = split_indices(len(raw.y), 0.1, 0.2, 0, raw.y); "
+            "print(json.dumps([raw.x.shape, int(raw.y.sum()), raw.class_names, tr[:5].tolist(), te[:5].tolist(), "
+            "'sklearn' in sys.modules]))")
+    env = dict(__import__("os").environ)
+    runs = [json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                                      check=True).stdout) for _ in range(2)]
+    assert runs[0][:-1] == runs[1][:-1]
+    assert runs[0][-1] is True and runs[1][-1] is False  # the second process never imported scikit-learn
+    assert list(runs[0][0]) == [1797, 1, 8, 8] and runs[0][2][:3] == ["0", "1", "2"]
+    # an unreadable cache file is rebuilt; the key decides
+    for f in (tmp_path / "cache").iterdir():
+        f.write_bytes(b"not a zip")
+    built = []
+    assert cached({"kind": "x", "v": 1}, lambda: built.append(1) or {"a": np.arange(3)})["a"].tolist() == [0, 1, 2]
+    assert cached({"kind": "x", "v": 1}, lambda: built.append(1) or {"a": np.arange(3)})["a"].tolist() == [0, 1, 2]
+    assert built == [1]

@@ -242,3 +242,35 @@ def test_runtime_error_in_a_compiled_graph_names_the_node(tmp_path, capsys, monk
     assert f"{graph}:7: node hidden: training failed: mat1 and mat2 shapes" in err and "Traceback" not in err
     [run] = run_dirs(tmp_path / "runs")
     assert json.loads((run / "summary.json").read_text())["error_node"] == "hidden"
+
+
+def test_threads_option_sets_torch_threads_for_the_run_and_is_checked(tmp_path, capsys, monkeypatch):
+    from nodetrainer.training.trainer import Trainer
+    path = write_graph(tmp_path, epochs=1)
+    seen = []
+    original = Trainer.fit
+
+    def fit(self):
+        seen.append(torch.get_num_threads())
+        return original(self)
+    monkeypatch.setattr(Trainer, "fit", fit)
+    before = torch.get_num_threads()
+    try:
+        assert main(["train", str(path), "--runs", str(tmp_path / "runs"), "--threads", "2"]) == 0
+        assert seen == [2]
+    finally:
+        torch.set_num_threads(before)
+    assert main(["train", str(path), "--threads", "0"]) == 1
+    assert "--threads must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["tune", str(path), "--threads", "0"]) == 1
+    assert "--threads must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_the_app_default_leaves_one_core_for_the_window():
+    from nodetrainer.training.threads import app_default, describe
+    assert app_default("cpu", current=2, total=2) == 1
+    assert app_default("cpu", current=1, total=2) == 1  # already fewer: left as it is
+    assert app_default("cuda", current=8, total=8) == 8
+    assert app_default("cpu", current=1, total=1) == 1
+    assert describe(1, 2, left_for_ui=True) == "threads: 1 of 2 (one left for the window)"
+    assert describe(4, 2) == "threads: 4 of 2 (more than the cores: rarely faster)"

@@ -297,3 +297,32 @@ def test_a_run_whose_folder_cannot_be_written_offers_to_save_it_elsewhere(qtbot,
     assert w.save_run_to(tmp_path / "elsewhere")
     assert (tmp_path / "elsewhere" / "best.pt").exists() and "Saved the run" in header.hint.text()
     assert not header.save_button.isVisible()
+
+
+def test_compiling_shows_as_its_own_preparation_phase_and_a_fallback_as_one_message(qtbot, make_dock, monkeypatch):
+    """training.compile: the run controls say "preparing: compiling the network…" while it compiles; a network
+    that cannot be compiled trains eagerly with one warning in the messages (torch.compile replaced by a stand-in
+    that fails at the first call, once the test has seen the phase: compiling for real is slow on the CPU and
+    is tested in tests/core)."""
+    import threading
+
+    import nodetrainer.training.compiling as compiling
+    gate = threading.Event()
+
+    def failing(fn, **kwargs):
+        def call(*args, **kw):
+            gate.wait(30)  # "compiling" until the test has seen the phase
+            raise RuntimeError("unsupported op aten::frobnicate")
+        return call
+    monkeypatch.setattr(compiling.torch, "compile", failing)
+    dock, w, graph = make_dock(epochs=1, compile=True)
+    assert w.train()
+    try:
+        qtbot.waitUntil(lambda: w.controls.progress.format().startswith("preparing: compiling the network"),
+                        timeout=WAIT_MS)
+    finally:
+        gate.set()
+    wait_idle(qtbot, w)
+    assert w.last_finished.reason == "completed"
+    compile_lines = [t for t in w.controls.message_texts() if "could not be compiled" in t]
+    assert len(compile_lines) == 1 and "unsupported op aten::frobnicate" in compile_lines[0]

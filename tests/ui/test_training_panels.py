@@ -262,3 +262,58 @@ def test_a_deleted_panel_stops_listening_to_the_graph(qtbot, graph):
     shiboken6.delete(panel)  # Qt deleted it (a closed dock); the graph lives on
     graph.set_section("training", {"epochs": 2})  # must not reach the dead panel
     assert len(graph._subscribers) == before - 1
+
+
+# -- compile and CPU threads -------------------------------------------------------------------------
+def test_compile_is_a_choice_in_the_loop_group_and_writes_the_graph(training_panel, graph):
+    editor = training_panel.top.editors["compile"]
+    assert [editor.itemData(i) for i in range(editor.count())] == [False, True, "max-autotune"]
+    choose(editor, "max-autotune")
+    assert graph.training["compile"] == "max-autotune"
+    assert parse_training(graph.training)[0].compile == "max-autotune"
+    choose(editor, False)
+    assert "compile" not in graph.training  # the default is not written
+
+
+def test_threads_field_shows_the_core_left_for_the_window():
+    from ui.training.threads_field import ThreadsField
+    field = ThreadsField(total=2, torch_threads=2)
+    assert field.value is None and field.spin.text() == "automatic"
+    assert field.note.text() == "threads: 1 of 2 (one left for the window)"
+    told = []
+    field.changed.connect(told.append)
+    field.set_value(2)
+    assert told == [2] and field.note.text() == "threads: 2 of 2"
+    field.set_value(None)
+    assert told == [2, None] and "one left for the window" in field.note.text()
+    assert ThreadsField(total=8, torch_threads=8).note.text() == "threads: 7 of 8 (one left for the window)"
+    assert ThreadsField(total=1, torch_threads=1).note.text() == "threads: 1 of 1"
+
+
+def test_the_threads_chosen_in_settings_are_what_a_run_uses(qtbot, graph, tmp_path, monkeypatch):
+    import torch
+
+    from nodetrainer.training.trainer import Trainer
+    from ui.training.dock import TrainingWidget
+    dock = TrainingWidget(graph, runs_dir=tmp_path)
+    qtbot.addWidget(dock)
+    dock.training_panel.threads.set_value(1)
+    assert dock.worker.threads == 1
+    seen = []
+    original = Trainer.fit
+
+    def fit(self):
+        seen.append(torch.get_num_threads())
+        return original(self)
+    monkeypatch.setattr(Trainer, "fit", fit)
+    g = graph.copy()
+    g.training = dict(g.training, epochs=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        dock.worker.start(g, runs_dir=None, predict=False)
+        qtbot.waitUntil(lambda: not dock.worker.busy, timeout=60000)
+        assert seen == [1]
+        assert torch.get_num_threads() == 2  # put back after the run
+    finally:
+        torch.set_num_threads(before)

@@ -98,6 +98,7 @@ class TrainingWidget(QWidget):
 
         self.data_panel = DataPanel(graph, apply_section)
         self.training_panel = TrainingPanel(graph, apply_section)
+        self.training_panel.threads.changed.connect(lambda n: setattr(self.worker, "threads", n))
         self.runs_panel = RunsPanel()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.data_panel, "Data")

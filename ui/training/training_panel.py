@@ -42,6 +42,7 @@ from .. import theme
 from ..widgets.params import ChoiceEdit, ParamForm, TextEdit, editor_for
 from .graphlink import subscribe
 from .launch_command import LaunchCommand
+from .threads_field import ThreadsField
 
 ApplySection = Callable[[str, Any], None]
 
@@ -53,7 +54,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Learning-rate schedule", ["scheduler"]),
     ("Objective", ["output", "loss", "label_smoothing", "metrics"]),
     ("Early stopping", ["early_stopping.settings"]),
-    ("Loop", ["precision", "device", "init", "seed", "deterministic"]),
+    ("Loop", ["precision", "device", "compile", "init", "seed", "deterministic"]),
     ("Gradient clipping", ["grad_clip"]),
     ("Regularization", ["regularization"]),
 ]
@@ -107,6 +108,8 @@ class TrainingPanel(QWidget):
             for key in keys:
                 self._add_key(key, form, box)
             column.addWidget(box)
+        self.threads = ThreadsField()  # this computer's CPU threads for a run (not part of the graph)
+        column.addWidget(self.threads)
         self.launch = LaunchCommand(graph)  # the command line for several GPUs or machines
         column.addWidget(self.launch)
         column.addStretch(1)

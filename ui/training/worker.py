@@ -148,7 +148,12 @@ class _TrainingThread(WorkerThread):
         from nodetrainer.training.run import prepare, resume
 
         inbox, worker = self.worker._inbox, self.worker
-        restore_threads = _leave_a_core(self._device()) if worker.leave_core_for_ui else None
+        if worker.threads is not None:  # the Settings tab's choice
+            import torch
+            restore_threads = torch.get_num_threads()
+            torch.set_num_threads(worker.threads)
+        else:
+            restore_threads = _leave_a_core(self._device()) if worker.leave_core_for_ui else None
         on_phase = lambda text: inbox.push(Phase(text))  # noqa: E731
         try:
             try:
@@ -228,6 +233,7 @@ class TrainingWorker(BackgroundWorker):
                  clock: Clock = time.monotonic) -> None:
         super().__init__(parent, URGENT, Update, clock)
         self.leave_core_for_ui = leave_core_for_ui  # see _leave_a_core
+        self.threads: int | None = None  # CPU threads for a run; None: torch's count, less one core for the UI
         from nodetrainer.training.trainer import TrainerOptions
         self.options = options or TrainerOptions()
         self._session_lock = threading.Lock()
