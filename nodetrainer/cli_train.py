@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import signal
 import sys
-import threading
 import traceback
 from typing import Any, TextIO
+
+from .interrupt import stop_on_ctrl_c
 
 EXIT_OK, EXIT_INVALID, EXIT_DIVERGED = 0, 1, 3
 
@@ -77,7 +77,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     graph_file = args.file if not args.resume else str(session.run_dir / "graph.yaml")
     view = ProgressView(sys.stderr, graph_file, session.graph)
     session.subscribe(view)
-    interrupted = _stop_on_ctrl_c(session)
+    interrupted = stop_on_ctrl_c(session.stop, "stopping after this step")
     try:
         result = session.run()
     finally:
@@ -214,32 +214,6 @@ def _bar_class() -> Any:
 _REASON_TEXT = {"completed": "completed", "early_stopped": "stopped early (no more improvement)",
                 "diverged": "diverged (non-finite loss); kept the last finite weights",
                 "stopped": "stopped on request; continue with --resume"}
-
-
-class _CtrlC:
-    def __init__(self, session: Any):
-        self.session = session
-        self.count = 0
-        self.previous: Any = None
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        self.count += 1
-        if self.count == 1:
-            print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
-            self.session.stop()
-        else:
-            raise KeyboardInterrupt
-
-    def restore(self) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-
-
-def _stop_on_ctrl_c(session: Any) -> _CtrlC:
-    handler = _CtrlC(session)
-    if threading.current_thread() is threading.main_thread():
-        handler.previous = signal.signal(signal.SIGINT, handler)
-    return handler
 
 
 def _metrics_text(metrics: dict[str, float]) -> str:

@@ -14,10 +14,10 @@ a second Ctrl-C aborts.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from typing import Any, TextIO
+
+from .interrupt import stop_on_ctrl_c
 
 EXIT_OK, EXIT_INVALID = 0, 1
 
@@ -67,7 +67,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     view = TuneView(sys.stderr)
     control = Control()
-    ctrl_c = _stop_on_ctrl_c(control)
+    ctrl_c = stop_on_ctrl_c(control.stop, "stopping the trial in progress; finished trials are kept")
     try:
         result = run_study(plan, jobs=args.jobs, control=control, on_event=view, threads=threads)
     finally:
@@ -178,30 +178,3 @@ class TuneView:
 def _value(v: Any) -> str:
     from .tune.space import text
     return text(v)
-
-
-class _CtrlC:
-    def __init__(self, control: Any) -> None:
-        self.control = control
-        self.count = 0
-        self.previous: Any = None
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        self.count += 1
-        if self.count == 1:
-            print("\nstopping the trial in progress; finished trials are kept (Ctrl-C again to abort)...",
-                  file=sys.stderr)
-            self.control.stop()
-        else:
-            raise KeyboardInterrupt
-
-    def restore(self) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-
-
-def _stop_on_ctrl_c(control: Any) -> _CtrlC:
-    handler = _CtrlC(control)
-    if threading.current_thread() is threading.main_thread():
-        handler.previous = signal.signal(signal.SIGINT, handler)
-    return handler
