@@ -31,13 +31,14 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QPushButton, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
 from nodetrainer.settings import (AUGMENT_PARAMS, BUILTIN_SETS, DATA_PARAMS, SOURCE_KINDS, SPLIT_PARAMS,
                                   SYNTHETIC_SETS, parse_data)
 
 from ..widgets.params import ParamForm
+from ..widgets.scroll_page import fill_with_scrolling
 from .background import collector
 from .graphlink import subscribe
 from .inputs_editor import InputsEditor
@@ -207,14 +208,7 @@ class DataPanel(QWidget):
             box.hide()
         column.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(body)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, body)
         self.set_graph(graph)
 
     # -- graph ---------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import copy
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QGroupBox, QLabel, QScrollArea,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QGroupBox, QLabel,
                                QVBoxLayout, QWidget)
 
 from nodetrainer.settings import (EARLY_STOPPING_PARAMS, GRAD_CLIP_PARAMS, METRICS, OPTIMIZER_KEYS, OPTIMIZER_PARAMS,
@@ -40,6 +40,7 @@ from nodetrainer.templates import EARLY_STOPPING_EPOCHS, STARTER_TRAINING
 
 from .. import theme
 from ..widgets.params import ChoiceEdit, ParamForm, TextEdit, editor_for
+from ..widgets.scroll_page import fill_with_scrolling
 from .graphlink import subscribe
 from .launch_command import LaunchCommand
 from .threads_field import ThreadsField
@@ -114,14 +115,7 @@ class TrainingPanel(QWidget):
         column.addWidget(self.launch)
         column.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, body)
         self.set_graph(graph)
 
     # -- building ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QListWidget, QListWidgetItem, QMenu, QPushButton, QScrollArea, QTableWidget,
+                               QListWidget, QListWidgetItem, QMenu, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from nodetrainer.schema import Param
@@ -39,6 +39,7 @@ from nodetrainer.tune.space import suggested_range, tunable_node_params, tunable
 from nodetrainer.tune.values import PathError, get_value, param_for
 
 from ..widgets.params import ParamForm
+from ..widgets.scroll_page import fill_with_scrolling
 from ..widgets.tune_range import RangeDialog
 from .graphlink import subscribe
 from .outcome import metric_label
@@ -140,14 +141,7 @@ class TunePanel(QWidget):
         column.addWidget(compare_box)
         column.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, body)
         self.set_graph(graph)
 
     # -- the graph ------------------------------------------------------------------------------------
