@@ -24,6 +24,7 @@ import traceback
 from typing import Any, TextIO
 
 from .interrupt import stop_on_ctrl_c
+from .terminal_lines import TerminalLines
 
 EXIT_OK, EXIT_INVALID, EXIT_DIVERGED = 0, 1, 3
 
@@ -117,15 +118,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class ProgressView:
+class ProgressView(TerminalLines):
     """Renders training events on a stream: a tqdm bar on a terminal, one line per epoch otherwise."""
 
     def __init__(self, stream: TextIO, graph_file: str | None, graph: Any = None, live: bool | None = None):
-        self.stream = stream
+        super().__init__(stream, live)
         self.graph_file = graph_file
         self.graph = graph
-        self.live = stream.isatty() if live is None else live
-        self.bar: Any = None
         self.total_epochs = 0
         self.steps = 1
         self.epoch_note = ""
@@ -184,17 +183,6 @@ class ProgressView:
                 self._write(f"run folder: {event.run_dir}")
         elif isinstance(event, ev.Failed):
             self.close()
-
-    def _write(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text, file=self.stream)
-        else:
-            print(text, file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _bar_class() -> Any:

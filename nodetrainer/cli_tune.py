@@ -18,6 +18,7 @@ import sys
 from typing import Any, TextIO
 
 from .interrupt import stop_on_ctrl_c
+from .terminal_lines import TerminalLines
 
 EXIT_OK, EXIT_INVALID = 0, 1
 
@@ -79,13 +80,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class TuneView:
+class TuneView(TerminalLines):
     """Renders tuning events: a tqdm bar of trials on a terminal, and one line per finished trial."""
 
     def __init__(self, stream: TextIO, live: bool | None = None) -> None:
-        self.stream = stream
-        self.live = stream.isatty() if live is None else live
-        self.bar: Any = None
+        super().__init__(stream, live)
         self.names: dict[str, str] = {}
         self.metric = "value"
 
@@ -162,17 +161,6 @@ class TuneView:
             self._write("importance (Optuna): " + ", ".join(f"{self.names.get(k, k)} {v:.2f}" for k, v in imp.items()))
         self._write(f"tune folder: {result.folder} (best.yaml holds the best values)" if s.get("best_trial") is not None
                     else f"tune folder: {result.folder}")
-
-    def _write(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text, file=self.stream)
-        else:
-            print(text, file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _value(v: Any) -> str:
