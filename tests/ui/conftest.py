@@ -41,3 +41,40 @@ def window(qtbot, tmp_path, monkeypatch):
     win.autosave.timer.stop()
     assert win.training_dock.request_shutdown(30)  # no run and no data loading left running into later tests
 
+
+
+DOCK_WAIT_MS = 60_000
+
+
+@pytest.fixture
+def train_digits_mlp(qtbot, tmp_path):
+    """Makes a shown TrainingDock train graphs/digits_mlp.yaml for `epochs` epochs (no early stopping) and
+    returns its TrainingWidget once the run has ended and `ready(widget)` holds; shuts the dock down after."""
+    from pathlib import Path
+
+    from nodetrainer.graphfile import load_graph
+    from ui.training import TrainingDock
+
+    docks = []
+
+    def train(epochs: int, ready, before_training=None):
+        graph = load_graph(Path(__file__).resolve().parents[2] / "graphs" / "digits_mlp.yaml")
+        section = dict(graph.training or {})
+        section.pop("early_stopping", None)
+        section.update(epochs=epochs)
+        graph.set_section("training", section)
+        dock = TrainingDock(graph, runs_dir=tmp_path / "runs")
+        docks.append(dock)
+        qtbot.addWidget(dock)
+        dock.resize(1300, 900)
+        dock.show()
+        w = dock.training
+        if before_training is not None:
+            before_training(w)
+        assert w.train()
+        qtbot.waitUntil(lambda: not w.is_training and ready(w), timeout=DOCK_WAIT_MS)
+        return w
+
+    yield train
+    for dock in docks:
+        assert dock.request_shutdown(30)

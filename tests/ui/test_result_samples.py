@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -11,30 +10,11 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from nodetrainer.graphfile import load_graph
-
-ROOT = Path(__file__).resolve().parents[2]
-WAIT_MS = 60_000
-
 
 @pytest.fixture
-def trained(qtbot, tmp_path):
+def trained(train_digits_mlp):
     """A dock that has trained the digits MLP for one epoch (some test samples still wrong)."""
-    from ui.training import TrainingDock
-    graph = load_graph(ROOT / "graphs" / "digits_mlp.yaml")
-    section = dict(graph.training or {})
-    section.pop("early_stopping", None)
-    section.update(epochs=1)
-    graph.set_section("training", section)
-    dock = TrainingDock(graph, runs_dir=tmp_path / "runs")
-    qtbot.addWidget(dock)
-    dock.resize(1300, 900)
-    dock.show()
-    w = dock.training
-    assert w.train()
-    qtbot.waitUntil(lambda: not w.is_training and w.samples.preds is not None, timeout=WAIT_MS)
-    yield w
-    assert dock.request_shutdown(30)
+    return train_digits_mlp(1, lambda w: w.samples.preds is not None)
 
 
 def click_cell(qtbot, plots, true_class: int, predicted: int) -> None:

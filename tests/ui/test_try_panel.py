@@ -13,31 +13,18 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from nodetrainer.cli import main
-from nodetrainer.graphfile import load_graph
 
-ROOT = Path(__file__).resolve().parents[2]
 WAIT_MS = 60_000
 
 
 @pytest.fixture
-def trained(qtbot, tmp_path):
-    from ui.training import TrainingDock
-    graph = load_graph(ROOT / "graphs" / "digits_mlp.yaml")
-    section = dict(graph.training or {})
-    section.pop("early_stopping", None)
-    section.update(epochs=2)
-    graph.set_section("training", section)
-    dock = TrainingDock(graph, runs_dir=tmp_path / "runs")
-    qtbot.addWidget(dock)
-    dock.resize(1300, 900)
-    dock.show()
-    w = dock.training
-    assert w.try_panel.model is None and not w.try_panel.index.isEnabled()  # nothing to try before a run
-    assert w.train()
-    qtbot.waitUntil(lambda: not w.is_training and w.try_panel.model is not None, timeout=WAIT_MS)
+def trained(train_digits_mlp):
+    def nothing_to_try_yet(w):
+        assert w.try_panel.model is None and not w.try_panel.index.isEnabled()  # nothing to try before a run
+
+    w = train_digits_mlp(2, lambda w: w.try_panel.model is not None, before_training=nothing_to_try_yet)
     w.tabs.setCurrentWidget(w.try_panel)
-    yield w
-    assert dock.request_shutdown(30)
+    return w
 
 
 def answer(qtbot, panel):
